@@ -1,0 +1,23 @@
+# Optional components: each lives in its own static library so that its (copyleft or heavy)
+# dependency stays out of cardiotwin::core. Their public headers speak only Eigen and cardiotwin
+# types. A component is declared here once its sources exist.
+if(CARDIOTWIN_WITH_TETGEN AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/tetgen.cpp)
+  cardiotwin_add_library(mesh_tetgen SOURCES src/mesh/tetgen.cpp
+    PUBLIC_DEPS cardiotwin::core PRIVATE_DEPS TetGen::TetGen)
+endif()
+if(CARDIOTWIN_WITH_CGAL AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/cgal.cpp)
+  cardiotwin_add_library(mesh_cgal SOURCES src/mesh/cgal.cpp
+    PUBLIC_DEPS cardiotwin::core PRIVATE_DEPS CGAL::CGAL)
+endif()
+if(CARDIOTWIN_WITH_TORCH AND EXISTS ${PROJECT_SOURCE_DIR}/src/segment/torch.cpp)
+  cardiotwin_add_library(segment SOURCES src/segment/torch.cpp
+    PUBLIC_DEPS cardiotwin::core PRIVATE_DEPS ${TORCH_LIBRARIES})
+endif()
+foreach(comp mesh_tetgen mesh_cgal segment)
+  if(TARGET cardiotwin_${comp})
+    set(CARDIOTWIN_HAS_${comp} 1)
+  else()
+    set(CARDIOTWIN_HAS_${comp} 0)
+    list(REMOVE_ITEM CARDIOTWIN_COMPONENTS ${comp})
+  endif()
+endforeach()
