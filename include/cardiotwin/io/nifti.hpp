@@ -1,12 +1,16 @@
 /// @file nifti.hpp
 /// @brief NIfTI-1 images (`.nii`, `.nii.gz`; single-file only).
 ///
-/// Geometry: the sform is used when sform_code > 0, else the qform when qform_code > 0, else the
-/// voxel sizes alone (ANALYZE fallback), as nibabel and ITK do. Values are scaled by
-/// scl_slope/scl_inter when scl_slope is non-zero and not (1, 0).
+/// Geometry: the sform is used when sform_code > 0, else the qform when qform_code > 0 (as nibabel
+/// and ITK do), else the voxel sizes alone, `diag(pixdim[1..3])` with the origin at voxel 0
+/// ("method 1" of the NIfTI-1 standard, as niftilib and ITK do; nibabel instead flips x and
+/// centres the image there). Lengths in metres or microns (`xyzt_units`) are converted to mm.
+/// Values are scaled by scl_slope/scl_inter when scl_slope is finite, non-zero and not (1, 0),
+/// as nibabel does.
 #pragma once
 
 #include <Eigen/Core>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,10 +30,13 @@ struct NiftiInfo {
   std::array<std::int64_t, 3> shape{{0, 0, 0}};
   std::int64_t num_volumes = 1;   ///< product of dim[4..7]
   NiftiType datatype = NiftiType::uint8;
+  /// Value scaling; both 0 when the file's slope is 0 or not finite (no scaling).
   double scl_slope = 0, scl_inter = 0;
   int qform_code = 0, sform_code = 0;
+  /// The matrices as stored, in the file's spatial units (identity when their code is 0).
   Eigen::Matrix4d qform = Eigen::Matrix4d::Identity(), sform = Eigen::Matrix4d::Identity();
-  Eigen::Matrix4d affine = Eigen::Matrix4d::Identity();  ///< the one used (see file doc)
+  /// The voxel-to-world matrix used (see file doc), in mm.
+  Eigen::Matrix4d affine = Eigen::Matrix4d::Identity();
   double spatial_unit_to_mm = 1;  ///< from xyzt_units (mm assumed when unknown)
   std::string description;        ///< `descrip`
   bool big_endian = false;
@@ -40,8 +47,9 @@ struct NiftiInfo {
   bool is_integer() const noexcept;
 };
 
-/// Parse a NIfTI-1 header from the file's bytes (already decompressed). `source` names the
-/// data in error messages.
+/// Parse a NIfTI-1 header from the file's bytes (gzip detected by magic; only the header is
+/// decompressed). The data is not read, so a file whose data is truncated still parses here.
+/// `source` names the data in error messages.
 NiftiInfo parse_nifti_info(std::string_view bytes, const std::string& source);
 /// Read only the header of `path` (decompressing `.gz` as needed).
 NiftiInfo read_nifti_info(const std::string& path);

@@ -1,0 +1,20 @@
+#include "bindings.hpp"
+
+#include "cardiotwin/config.hpp"
+
+namespace py = pybind11;
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "cardiotwin compiled core (C++). Use the `cardiotwin` package rather than this module.";
+  m.attr("__version__") = CARDIOTWIN_VERSION;
+  m.attr("has_tetgen") = py::bool_(CARDIOTWIN_HAS_TETGEN);
+  m.attr("has_cgal") = py::bool_(CARDIOTWIN_HAS_CGAL);
+  m.attr("has_torch") = py::bool_(CARDIOTWIN_HAS_TORCH);
+  cardiotwin::python::bind_errors(m);
+  auto core = m.def_submodule("core", "Data types: images, meshes, signals; mesh checks.");
+  cardiotwin::python::bind_core(core);
+  auto io = m.def_submodule("io", "File formats: NIfTI, VTK XML, openCARP, STL.");
+  cardiotwin::python::bind_io(io);
+  auto mesh = m.def_submodule("mesh", "Meshing: surfaces to tetrahedra (TetGen).");
+  cardiotwin::python::bind_mesh(mesh);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs dependencies, builds and installs the Python
+# package, builds and runs the C++ (Catch2, through ctest) and Python (pytest) suites, and builds
+# and runs the C++ example against both the `cmake --install` tree and the pip-installed copy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+bash scripts/install-deps.sh
+VENV="${CARDIOTWIN_VENV:-.venv}"
+PYBIN="$ROOT/$VENV/bin"
+export PATH="$PYBIN:$PATH"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+step() { echo; echo "=== $* ==="; }
+
+step "C++ library and Catch2 tests"
+cmake -S . -B build/cpp -G Ninja -DCARDIOTWIN_BUILD_TESTS=ON -DCARDIOTWIN_WARNINGS_AS_ERRORS=ON \
+  -DCMAKE_INSTALL_PREFIX="$ROOT/build/install" >/dev/null
+cmake --build build/cpp
+ctest --test-dir build/cpp --output-on-failure
+cmake --install build/cpp >/dev/null
+
+step "Python package (pip install .)"
+"$PYBIN/python" -m pip install -q --no-build-isolation .
+"$PYBIN/python" -c "import cardiotwin, json; print(json.dumps({'version': cardiotwin.__version__, 'components': cardiotwin.components}))"
+
+step "pytest"
+(cd "$ROOT" && "$PYBIN/python" -m pytest tests/python -q)
+
+step "C++ example against the cmake --install tree and the pip-installed package"
+for how in install pip; do
+  if [ "$how" = install ]; then cmdir="$ROOT/build/install/lib/cmake/cardiotwin"; else
+    cmdir="$("$PYBIN/python" -c 'import cardiotwin; print(cardiotwin.get_cmake_dir())')"; fi
+  rm -rf "build/example-$how"
+  cmake -S examples/cpp/mesh_io -B "build/example-$how" -G Ninja -Dcardiotwin_DIR="$cmdir" >/dev/null
+  cmake --build "build/example-$how"
+  "build/example-$how/mesh_io" "build/example-$how/out"
+done
+
+step "Python example"
+"$PYBIN/python" examples/python/mri_to_mesh.py --out build/example-python
+echo; echo "All tests passed."

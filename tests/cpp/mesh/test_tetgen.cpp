@@ -1,0 +1,54 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "cardiotwin/config.hpp"
+#include "cardiotwin/core/error.hpp"
+
+#if CARDIOTWIN_HAS_MESH_TETGEN
+#include "cardiotwin/mesh/tetgen.hpp"
+
+using namespace cardiotwin;
+
+namespace {
+// Closed, outward-oriented surface of the box [0,a]x[0,b]x[0,c], tag = face index 1..6.
+SurfaceMesh box(double a, double b, double c) {
+  SurfaceMesh s;
+  s.points.resize(8, 3);
+  s.points << 0, 0, 0, a, 0, 0, a, b, 0, 0, b, 0, 0, 0, c, a, 0, c, a, b, c, 0, b, c;
+  s.triangles.resize(12, 3);
+  s.triangles << 0, 2, 1, 0, 3, 2, 4, 5, 6, 4, 6, 7, 0, 1, 5, 0, 5, 4, 2, 3, 7, 2, 7, 6, 1, 2, 6, 1, 6, 5, 0, 4, 7,
+      0, 7, 3;
+  s.tags.resize(12);
+  for (int f = 0; f < 12; ++f) s.tags[f] = 1 + f / 2;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("TetGen fills a box with valid tets of the right volume", "[mesh][tetgen]") {
+  mesh::TetgenOptions opt;
+  opt.max_volume_mm3 = 0.05;
+  const TetMesh m = mesh::tetrahedralize(box(2, 1, 1.5), opt);
+  const MeshCheck r = check_mesh(m);
+  CHECK(r.ok());
+  CHECK(r.unused_points == 0);
+  CHECK(r.total_measure == Approx(3.0).epsilon(1e-12));
+  CHECK(r.max_measure <= 0.05 + 1e-12);
+  CHECK(m.num_tets() > 60);
+  CHECK(m.region.size() == m.num_tets());
+  CHECK(mesh::tetgen_switches(opt) == "pzQq1.4a0.05");
+}
+
+TEST_CASE("TetGen reports surfaces it cannot mesh and bad options clearly", "[mesh][tetgen][errors]") {
+  SurfaceMesh open = box(1, 1, 1);
+  open.triangles.conservativeResize(10, 3);  // remove the last face: no longer closed
+  open.tags.conservativeResize(10);
+  CHECK_THROWS_AS(mesh::tetrahedralize(open), InvalidInput);
+  mesh::TetgenOptions tight;
+  tight.max_radius_edge_ratio = 0.5;
+  CHECK_THROWS_WITH(mesh::tetrahedralize(box(1, 1, 1), tight), Catch::Contains("radius-edge"));
+  CHECK_THROWS_WITH(mesh::TetgenOptions::from_json({{"max_volume", 1}}),
+                    Catch::Contains("unknown TetGen option") && Catch::Contains("max_volume_mm3"));
+  const auto round = mesh::TetgenOptions::from_json(tight.to_json());
+  CHECK(round.max_radius_edge_ratio == 0.5);
+}
+#endif
