@@ -332,7 +332,7 @@ Header parse_header(std::string_view b, const std::string& source) {
                         static_cast<std::uint64_t>(h.info.shape[2]);
   const double total_bytes = static_cast<double>(h.voxels_per_volume) * volumes * type->bytes;
   CARDIOTWIN_CHECK(total_bytes <= kMaxDataBytes, FileFormatError, "absurd NIfTI image size",
-                   "at most " << kMaxDataBytes << " bytes of data",
+                   "at most 1 TiB of data",
                    total_bytes << " bytes (dim " << dim[1] << " x " << dim[2] << " x ... of "
                                << type->name << ")",
                    Where(source, "dim"));
