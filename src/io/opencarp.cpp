@@ -1,12 +1,13 @@
 #include "cardiotwin/io/opencarp.hpp"
 
+#include <Eigen/Geometry>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <map>
+#include <algorithm>
 #include <ostream>
 #include <sstream>
 
@@ -19,6 +20,15 @@ namespace {
 // ---- reading -----------------------------------------------------------------------------------
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+/// A token as shown in messages: quoted, at most 40 characters, non-printable bytes as '?'
+/// (a corrupt file may hold megabytes of binary junk without a space).
+std::string shown(std::string_view token) {
+  std::string s = "'";
+  for (std::size_t i = 0; i < token.size() && i < 40; ++i)
+    s += (token[i] >= 0x20 && token[i] < 0x7f) ? token[i] : '?';
+  return s + (token.size() > 40 ? "...'" : "'");
+}
 
 /// Non-blank lines of a text with their 1-based line numbers. openCARP's own reader skips any
 /// whitespace, so blank lines are skipped too; "\r\n" endings are accepted.
@@ -83,17 +93,16 @@ T parse_number(std::string_view token, const char* what, const LineReader& in) {
   T value{};
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
   CARDIOTWIN_CHECK(ec != std::errc::result_out_of_range, FileFormatError, "number out of range",
-                   what << " within the range of " << (std::is_integral_v<T> ? "a 64-bit integer" : "a double"),
-                   "'" << token << "'", in.where());
+                   what << " within the range of "
+                        << (std::is_integral_v<T> ? "a 64-bit integer" : "a double"),
+                   shown(token), in.where());
   CARDIOTWIN_CHECK(ec == std::errc() && end == t.data() + t.size(), FileFormatError,
-                   "not a number", what, "'" << token << "'", in.where());
+                   "not a number", what, shown(token), in.where());
   return value;
 }
 
-/// The header line: a single non-negative count, bounded by what the rest of the file can hold
-/// (`min_line_bytes` per item including its newline) so that a corrupt header cannot make us
-/// allocate gigabytes.
-std::int64_t read_count(LineReader& in, const char* items, std::size_t min_line_bytes) {
+/// The header line: a single non-negative count.
+std::int64_t read_count(LineReader& in, const char* items) {
   std::string_view line;
   CARDIOTWIN_CHECK(in.next(line), FileFormatError, "empty file",
                    "a header line with the number of " << items, "no content", Where(in.file()));
@@ -104,12 +113,16 @@ std::int64_t read_count(LineReader& in, const char* items, std::size_t min_line_
   const auto n = parse_number<std::int64_t>(t[0], "an integer count", in);
   CARDIOTWIN_CHECK(n >= 0 && n <= std::numeric_limits<Index>::max(), FileFormatError,
                    "bad header count", "a number of " << items << " in [0, 2^31)", n, in.where());
-  const auto capacity = static_cast<std::int64_t>((in.remaining() + 1) / min_line_bytes);
-  CARDIOTWIN_CHECK(n <= capacity, FileFormatError, "header count exceeds file size",
-                   "at most " << capacity << " " << items << " in the " << in.remaining()
-                              << " bytes after the header",
-                   n, in.where());
   return n;
+}
+
+/// Rows to allocate for `n` records: no more than the rest of the file can hold at
+/// `min_line_bytes` per record (newline included), so that a corrupt header cannot make us
+/// allocate gigabytes. When the header overstates, reading stops with "file ends early" before
+/// the allocated rows run out.
+std::int64_t rows_to_allocate(const LineReader& in, std::int64_t n, std::size_t min_line_bytes) {
+  const auto capacity = static_cast<std::int64_t>((in.remaining() + 1) / min_line_bytes);
+  return std::min(n, capacity);
 }
 
 /// Next data line; throws when the file ends before the header's count.
@@ -131,16 +144,19 @@ void expect_end(LineReader& in, std::int64_t n, const char* items) {
 
 Points parse_pts(std::string_view text, const std::string& file) {
   LineReader in(text, file);
-  const std::int64_t n = read_count(in, "points", 6);  // "0 0 0\n"
-  Points points(n, 3);
+  const std::int64_t n = read_count(in, "points");
+  Points points(rows_to_allocate(in, n, 6), 3);  // "0 0 0\n"
   for (std::int64_t i = 0; i < n; ++i) {
     const Tokens t(next_record(in, i, n, "points"));
+    // Cannot fail (see rows_to_allocate); kept so that a logic error cannot write out of bounds.
+    CARDIOTWIN_CHECK(i < points.rows(), FileFormatError, "more points than the file can hold",
+                     points.rows(), i + 1, in.where());
     CARDIOTWIN_CHECK(t.count == 3, FileFormatError, "wrong number of values on a point line",
                      "3 coordinates (x y z in um)", t.count << " values", in.where());
     for (int k = 0; k < 3; ++k) {
       const double um = parse_number<double>(t[k], "a coordinate in um", in);
       CARDIOTWIN_CHECK(std::isfinite(um), FileFormatError, "non-finite coordinate",
-                       "a finite number", "'" << t[k] << "'", in.where());
+                       "a finite number", shown(t[k]), in.where());
       points(i, k) = um / 1000.0;  // um on disk, mm in memory
     }
   }
@@ -148,13 +164,15 @@ Points parse_pts(std::string_view text, const std::string& file) {
   return points;
 }
 
-/// Nodes per element type in openCARP's `.elem` (only tetrahedra are read).
-int nodes_of_type(std::string_view type) {
-  static const std::pair<std::string_view, int> kTypes[] = {
-      {"Tt", 4}, {"Tr", 3}, {"Qd", 4}, {"Hx", 8}, {"Py", 5}, {"Pr", 6}, {"Ln", 2}};
-  for (const auto& [name, nodes] : kTypes)
-    if (name == type) return nodes;
-  return 0;
+/// openCARP's element types (only tetrahedra are read; the others are named in messages).
+constexpr std::string_view kElementTypes[] = {"Tt", "Tr", "Qd", "Hx", "Py", "Pr", "Ln"};
+constexpr int kNumElementTypes = sizeof kElementTypes / sizeof kElementTypes[0];
+
+/// Index of `type` in kElementTypes, or -1.
+int element_type(std::string_view type) {
+  for (int i = 0; i < kNumElementTypes; ++i)
+    if (kElementTypes[i] == type) return i;
+  return -1;
 }
 
 /// Called on the first element that is not a tetrahedron: counts the element types of the whole
@@ -162,21 +180,20 @@ int nodes_of_type(std::string_view type) {
 [[noreturn]] void reject_element_types(LineReader& in, std::string_view first_line,
                                        std::int64_t tets_before) {
   const std::int64_t first_bad = in.line_no();
-  std::map<std::string, std::int64_t> counts;
-  if (tets_before > 0) counts["Tt"] = tets_before;
+  std::int64_t counts[kNumElementTypes] = {};
+  counts[0] = tets_before;
   std::string_view line = first_line;
   do {
     const Tokens t(line);
-    CARDIOTWIN_CHECK(nodes_of_type(t[0]) > 0, FileFormatError, "unknown element type",
-                     "one of Tt, Tr, Qd, Hx, Py, Pr, Ln", "'" << t[0] << "'", in.where());
-    ++counts[std::string(t[0])];
+    const int type = element_type(t[0]);
+    CARDIOTWIN_CHECK(type >= 0, FileFormatError, "unknown element type",
+                     "one of Tt, Tr, Qd, Hx, Py, Pr, Ln", shown(t[0]), in.where());
+    ++counts[type];
   } while (in.next(line));
   std::ostringstream found;
-  bool first = true;
-  for (const auto& [type, count] : counts) {
-    found << (first ? "" : ", ") << count << " " << type;
-    first = false;
-  }
+  for (int i = 0; i < kNumElementTypes; ++i)
+    if (counts[i] > 0)
+      found << (found.tellp() > 0 ? ", " : "") << counts[i] << " " << kElementTypes[i];
   found << " (first non-tetrahedron on line " << first_bad << ")";
   throw FileFormatError("unsupported element types", "only tetrahedra (Tt)", found.str(),
                         Where(in.file(), "line", first_bad), __FILE__, __LINE__);
@@ -185,13 +202,16 @@ int nodes_of_type(std::string_view type) {
 void parse_elem(std::string_view text, const std::string& file, std::int64_t num_points,
                 TetMesh& mesh) {
   LineReader in(text, file);
-  const std::int64_t m = read_count(in, "elements", 7);  // "Ln 0 0\n"
-  mesh.tets.resize(m, 4);
-  mesh.region.resize(m);
+  const std::int64_t m = read_count(in, "elements");
+  const std::int64_t rows = rows_to_allocate(in, m, 7);  // "Ln 0 0\n", the shortest element
+  mesh.tets.resize(rows, 4);
+  mesh.region.resize(rows);
   for (std::int64_t e = 0; e < m; ++e) {
     const std::string_view line = next_record(in, e, m, "elements");
     const Tokens t(line);
     if (t[0] != "Tt") reject_element_types(in, line, e);
+    CARDIOTWIN_CHECK(e < rows, FileFormatError, "more elements than the file can hold", rows,
+                     e + 1, in.where());  // cannot fail (see rows_to_allocate)
     CARDIOTWIN_CHECK(t.count == 5 || t.count == 6, FileFormatError,
                      "wrong number of values on a tetrahedron line",
                      "'Tt n0 n1 n2 n3' and an optional region tag (5 or 6 values)",
@@ -205,9 +225,9 @@ void parse_elem(std::string_view text, const std::string& file, std::int64_t num
     Index tag = 0;
     if (t.count == 6) {
       const auto r = parse_number<std::int64_t>(t[5], "an integer region tag", in);
-      CARDIOTWIN_CHECK(r >= std::numeric_limits<Index>::min() && r <= std::numeric_limits<Index>::max(),
-                       FileFormatError, "region tag out of range", "a 32-bit integer", r,
-                       in.where());
+      constexpr auto lo = std::numeric_limits<Index>::min(), hi = std::numeric_limits<Index>::max();
+      CARDIOTWIN_CHECK(r >= lo && r <= hi, FileFormatError, "region tag out of range",
+                       "a 32-bit integer", r, in.where());
       tag = static_cast<Index>(r);
     }
     mesh.region[e] = tag;
@@ -224,11 +244,12 @@ Eigen::RowVector3d read_direction(const Tokens& t, int first, const char* what, 
   for (int k = 0; k < 3; ++k) {
     d[k] = parse_number<double>(t[first + k], "a direction component", in);
     CARDIOTWIN_CHECK(std::isfinite(d[k]), FileFormatError, "non-finite direction component",
-                     "a finite number", "'" << t[first + k] << "'", in.where());
+                     "a finite number", shown(t[first + k]), in.where());
   }
   const double len = d.norm();
   CARDIOTWIN_CHECK(len > 1e-6, FileFormatError,
-                   std::string("zero-length ") + what + " direction of element " + std::to_string(e),
+                   std::string("zero-length ") + what + " direction of element " +
+                       std::to_string(e),
                    "a non-zero vector (directions are needed for every element)",
                    "length " << len, in.where());
   return d / len;
@@ -257,12 +278,7 @@ void parse_lon(std::string_view text, const std::string& file, TetMesh& mesh) {
       have_line = true;
     }
   }
-  const std::size_t min_line = dirs == 1 ? 6 : 12;  // "0 0 0\n"
-  const std::size_t data_bytes = in.remaining() + (have_line ? line.size() + 1 : 0);
-  const auto capacity = static_cast<std::int64_t>((data_bytes + 1) / min_line);
-  CARDIOTWIN_CHECK(m <= capacity, FileFormatError, "too few fibre lines",
-                   m << " lines (one per element in the .elem file)",
-                   "a file too short to hold them (" << text.size() << " bytes)", Where(file));
+  // m was bounded by the size of the .elem file, so allocating m rows is safe.
   mesh.fibre.resize(m, 3);
   if (dirs == 2) {
     mesh.sheet.resize(m, 3);
@@ -288,7 +304,8 @@ void parse_lon(std::string_view text, const std::string& file, TetMesh& mesh) {
       const Eigen::RowVector3d n = f.cross(s);
       const double len = n.norm();
       CARDIOTWIN_CHECK(len > 1e-6, FileFormatError,
-                       "sheet direction parallel to fibre direction in element " + std::to_string(e),
+                       "sheet direction parallel to fibre direction in element " +
+                           std::to_string(e),
                        "a sheet direction orthogonal to the fibre", "|fibre x sheet| = " << len,
                        in.where());
       mesh.sheet.row(e) = s;
@@ -344,7 +361,8 @@ class TextWriter {
 /// `heart.pts` -> `heart`; other extensions are part of the name.
 std::string strip_opencarp_extension(const std::string& path) {
   const std::string ext = file_extension(path);
-  if (ext == ".pts" || ext == ".elem" || ext == ".lon") return path.substr(0, path.size() - ext.size());
+  if (ext == ".pts" || ext == ".elem" || ext == ".lon")
+    return path.substr(0, path.size() - ext.size());
   return path;
 }
 

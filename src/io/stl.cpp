@@ -1,5 +1,6 @@
 #include "cardiotwin/io/stl.hpp"
 
+#include <Eigen/Geometry>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -18,7 +19,8 @@ constexpr std::size_t kHeaderBytes = 80;
 constexpr std::size_t kPreambleBytes = 84;  // header + uint32 facet count
 constexpr std::size_t kFacetBytes = 50;     // normal, 3 vertices (12 float32), uint16 attribute
 // Vertex indices are int32; three fresh vertices per facet.
-constexpr std::uint64_t kMaxFacets = static_cast<std::uint64_t>(std::numeric_limits<Index>::max()) / 3;
+constexpr std::uint64_t kMaxFacets =
+    static_cast<std::uint64_t>(std::numeric_limits<Index>::max()) / 3;
 
 std::uint32_t load_u32_le(const char* p) {
   const auto* b = reinterpret_cast<const unsigned char*>(p);
@@ -114,7 +116,8 @@ SurfaceMesh parse_binary(std::string_view bytes, std::uint64_t n, const std::str
         c[k] = load_f32_le(p + 12 * v + 4 * k);
         CARDIOTWIN_CHECK(std::isfinite(c[k]), FileFormatError,
                          "non-finite vertex coordinate in facet " + std::to_string(f),
-                         "finite numbers", c[k], Where(source, "facet", static_cast<std::int64_t>(f)));
+                         "finite numbers", c[k],
+                         Where(source, "facet", static_cast<std::int64_t>(f)));
       }
       mesh.triangles(static_cast<Eigen::Index>(f), v) = welder.insert(c[0], c[1], c[2]);
     }
@@ -135,6 +138,15 @@ bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
+}
+
+/// A token as shown in messages: quoted, at most 40 characters, non-printable bytes as '?'
+/// (a corrupt file may hold megabytes of binary junk without a space).
+std::string shown(std::string_view token) {
+  std::string s = "'";
+  for (std::size_t i = 0; i < token.size() && i < 40; ++i)
+    s += (token[i] >= 0x20 && token[i] < 0x7f) ? token[i] : '?';
+  return s + (token.size() > 40 ? "...'" : "'");
 }
 
 /// The file starts (after optional whitespace) with the keyword "solid".
@@ -170,7 +182,7 @@ class AsciiReader {
     CARDIOTWIN_CHECK(next(tok), FileFormatError, "ASCII STL ends early",
                      "'" << keyword << "' " << context, "end of file", where());
     CARDIOTWIN_CHECK(iequals(tok, keyword), FileFormatError, "unexpected ASCII STL keyword",
-                     "'" << keyword << "' " << context, "'" << tok << "'", where());
+                     "'" << keyword << "' " << context, shown(tok), where());
   }
   double number(const char* what) {
     std::string_view tok;
@@ -181,7 +193,7 @@ class AsciiReader {
     double value = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
     CARDIOTWIN_CHECK(ec == std::errc() && end == t.data() + t.size(), FileFormatError,
-                     "not a number", what, "'" << tok << "'", where());
+                     "not a number", what, shown(tok), where());
     return value;
   }
   Where where() const { return Where(source_, "line", line_); }
@@ -203,7 +215,7 @@ SurfaceMesh parse_ascii(std::string_view text, const std::string& source) {
   Index solid = 0;
   while (in.next(tok)) {
     CARDIOTWIN_CHECK(iequals(tok, "solid"), FileFormatError, "unexpected ASCII STL keyword",
-                     "'solid' or the end of the file", "'" << tok << "'", in.where());
+                     "'solid' or the end of the file", shown(tok), in.where());
     in.skip_line();
     for (;;) {
       CARDIOTWIN_CHECK(in.next(tok), FileFormatError, "ASCII STL ends early",
@@ -213,7 +225,7 @@ SurfaceMesh parse_ascii(std::string_view text, const std::string& source) {
         break;
       }
       CARDIOTWIN_CHECK(iequals(tok, "facet"), FileFormatError, "unexpected ASCII STL keyword",
-                       "'facet' or 'endsolid' in solid " << solid, "'" << tok << "'", in.where());
+                       "'facet' or 'endsolid' in solid " << solid, shown(tok), in.where());
       const auto facet = static_cast<std::int64_t>(tags.size());
       CARDIOTWIN_CHECK(static_cast<std::uint64_t>(facet) < kMaxFacets, FileFormatError,
                        "too many facets", "at most " << kMaxFacets, "more", in.where());
@@ -246,8 +258,9 @@ SurfaceMesh parse_ascii(std::string_view text, const std::string& source) {
                    "only whitespace", Where(source));
   SurfaceMesh mesh;
   mesh.points = welder.points();
-  mesh.triangles = Eigen::Map<const Triangles>(tris.data(), static_cast<Eigen::Index>(tags.size()), 3);
-  mesh.tags = Eigen::Map<const Tags>(tags.data(), static_cast<Eigen::Index>(tags.size()));
+  const auto nt = static_cast<Eigen::Index>(tags.size());
+  mesh.triangles = Eigen::Map<const Triangles>(tris.data(), nt, 3);
+  mesh.tags = Eigen::Map<const Tags>(tags.data(), nt);
   return mesh;
 }
 
@@ -317,15 +330,17 @@ void write_stl(const std::string& path, const SurfaceMesh& mesh, bool binary) {
       CARDIOTWIN_CHECK(v >= 0 && v < np, InvalidInput, "node index out of range",
                        "an index in [0, " << np << ")", v, Where(path, "triangles", t));
     }
-  const double limit = binary ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
+  const double limit =
+      binary ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
   for (Eigen::Index i = 0; i < np; ++i)
     for (int k = 0; k < 3; ++k)
       CARDIOTWIN_CHECK(std::abs(mesh.points(i, k)) <= limit, InvalidInput,
                        "point coordinate cannot be written to STL",
                        (binary ? "a finite value within float32 range" : "a finite value"),
                        mesh.points(i, k), Where(path, "points", i));
-  CARDIOTWIN_CHECK(!binary || static_cast<std::uint64_t>(nt) <= std::numeric_limits<std::uint32_t>::max(),
-                   InvalidInput, "too many triangles for binary STL", "at most 2^32 - 1", nt,
+  constexpr std::uint64_t kMaxBinaryFacets = std::numeric_limits<std::uint32_t>::max();
+  CARDIOTWIN_CHECK(!binary || static_cast<std::uint64_t>(nt) <= kMaxBinaryFacets, InvalidInput,
+                   "too many triangles for binary STL", "at most 2^32 - 1", nt,
                    Where(path, "triangles"));
 
   write_atomically(path, [&](std::ostream& os) {

@@ -52,7 +52,8 @@ void put_f32(std::string& s, float f) {
 }
 float get_f32(const std::string& s, std::size_t at) {
   std::uint32_t u = 0;
-  for (int i = 0; i < 4; ++i) u |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+  for (std::size_t i = 0; i < 4; ++i)
+    u |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
   float f;
   std::memcpy(&f, &u, 4);
   return f;
@@ -216,6 +217,14 @@ TEST_CASE("malformed STL files give clear messages", "[io][stl]") {
                     Contains("ends early") && Contains("'normal'"));
   CHECK_THROWS_WITH(io::parse_stl(head + "endsolid s\ngarbage\n", "a.stl"),
                     Contains("'solid' or the end of the file") && Contains("'garbage'"));
+  // Junk is shown shortened in messages.
+  try {
+    io::parse_stl("solid x\n" + std::string(100000, 'A') + "\n", "j.stl");
+    FAIL("no exception");
+  } catch (const FileFormatError& e) {
+    CHECK(std::string(e.what()).size() < 400);
+    CHECK_THAT(e.what(), Contains("'AAAAAAAAAA") && Contains("...'"));
+  }
   // Starts with "solid", is not valid ASCII, and is not binary-sized either: both are said.
   CHECK_THROWS_WITH(io::parse_stl(head + "facet normal 0 0 1 outer loop vertex 0 0", "a.stl"),
                     Contains("nor is it binary STL") && Contains("ends early"));
