@@ -1,44 +1,48 @@
 """Type stubs for the compiled module ``cardiotwin._core`` (pybind11), written by hand.
 
-Array layouts: points are ``(N, 3)`` float64 in mm, tetrahedra ``(M, 4)`` int32, triangles
-``(K, 3)`` int32, tags ``(M,)`` int32, directions ``(M, 3)`` float64 (``(0, 3)`` when absent).
-Arrays returned by attributes are views into C++ memory (no copy) that keep their owner alive.
+The module has three submodules, ``core`` (data types), ``io`` (file formats) and ``mesh``
+(meshing). A single stub file cannot declare submodules, so each is written here as a class
+used as a namespace: ``_core.core.Image`` is the class ``Image`` nested in ``class core``, and
+the functions of ``io`` and ``mesh`` are static methods. The errors live in ``_core`` itself.
+
+Array layouts: points ``(N, 3)`` float64 in mm, tetrahedra ``(M, 4)`` int32, triangles
+``(K, 3)`` int32, tags ``(M,)`` int32, directions ``(M, 3)`` float64 (``(0, 3)`` when absent),
+fields ``(rows, components)`` float64. Arrays returned by attributes are views into C++ memory
+(no copy) that keep their owner alive; assigning an array copies it in after a shape check.
 Image voxels are indexed ``[i, j, k]`` with i fastest (Fortran order), like nibabel's
-``img.dataobj``; the world frame is NIfTI's RAS+, in mm.
+``img.dataobj``; the world frame is NIfTI's RAS+, in mm. Paths are ``str``.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal, overload
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
+from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
 
-_ArrayF32 = npt.NDArray[np.float32]
-_ArrayF64 = npt.NDArray[np.float64]
-_ArrayI32 = npt.NDArray[np.int32]
-_ArrayU8 = npt.NDArray[np.uint8]
-_Vec3 = npt.ArrayLike  # three numbers
-_Mat = npt.ArrayLike
-_Path = str | bytes | Any  # str or os.PathLike
+_ArrayF32: TypeAlias = npt.NDArray[np.float32]
+_ArrayF64: TypeAlias = npt.NDArray[np.float64]
+_ArrayI32: TypeAlias = npt.NDArray[np.int32]
+_ArrayU8: TypeAlias = npt.NDArray[np.uint8]
+_Vec3: TypeAlias = npt.ArrayLike  # three numbers
+_Mat3: TypeAlias = npt.ArrayLike  # 3 x 3 numbers
+_Encoding: TypeAlias = Literal["binary", "ascii", "compressed"]
 
 __version__: str
 has_cgal: bool
 has_tetgen: bool
 has_torch: bool
-components: list[str]
-
-def get_cmake_dir() -> str: ...
 
 # ---- errors ----------------------------------------------------------------------------------
 
 class Error(Exception):
-    """Base of every cardiotwin error. Says what was expected, what was found, and where."""
+    """Base class of every cardiotwin error: what was expected, what was found, and where."""
 
+    description: str
     expected: str
     found: str
     file: str
     field: str
-    element: int
+    element: int | None
 
 class FileFormatError(Error, ValueError):
     """A file's content does not follow its format."""
@@ -47,7 +51,7 @@ class FileIOError(Error, OSError):
     """A file cannot be opened, read or written."""
 
 class InvalidInput(Error, ValueError):
-    """An argument or in-memory object is invalid."""
+    """An argument or object is invalid."""
 
 class SolverDiverged(Error, RuntimeError):
     """A numerical method failed to converge or blew up."""
@@ -55,251 +59,350 @@ class SolverDiverged(Error, RuntimeError):
 class MissingComponent(Error, ImportError):
     """The feature needs an optional component that was not built."""
 
-# ---- images ----------------------------------------------------------------------------------
+# ---- cardiotwin._core.core -------------------------------------------------------------------
 
-class Image:
-    """A 3-D float32 image with spacing (mm), origin (mm) and direction (unit axis columns)."""
+class core:
+    """Data types: images, meshes, signals; mesh checks."""
 
-    def __init__(
-        self,
-        array: npt.ArrayLike,
-        spacing: _Vec3 = (1.0, 1.0, 1.0),
-        origin: _Vec3 = (0.0, 0.0, 0.0),
-        direction: _Mat = ...,
-    ) -> None: ...
-    @property
-    def array(self) -> _ArrayF32:
-        """``(nx, ny, nz)`` writable view of the voxels (Fortran order)."""
-    @property
-    def shape(self) -> tuple[int, int, int]: ...
-    @property
-    def spacing(self) -> _ArrayF64:
-        """``(3,)`` voxel size along i, j, k in mm."""
-    @property
-    def origin(self) -> _ArrayF64:
-        """``(3,)`` world position of voxel (0, 0, 0) in mm."""
-    @property
-    def direction(self) -> _ArrayF64:
-        """``(3, 3)`` unit axis directions as columns."""
-    @property
-    def affine(self) -> _ArrayF64:
-        """``(4, 4)`` voxel-index-to-world matrix, as nibabel's ``img.affine``."""
-    @affine.setter
-    def affine(self, value: _Mat) -> None: ...
-    def index_to_world(self, ijk: _Vec3) -> _ArrayF64: ...
-    def world_to_index(self, xyz: _Vec3) -> _ArrayF64: ...
-    def set_geometry(self, spacing: _Vec3, origin: _Vec3, direction: _Mat) -> None: ...
+    class FieldMap:
+        """Named fields: str -> 2-D float64 array (rows = entities, columns = components).
 
-class LabelMap:
-    """A 3-D uint8 label image (0 is background) with the geometry of `Image`."""
+        Values are views; a 1-D array assigned becomes one column ``(n, 1)``.
+        """
 
-    def __init__(
-        self,
-        array: npt.ArrayLike,
-        spacing: _Vec3 = (1.0, 1.0, 1.0),
-        origin: _Vec3 = (0.0, 0.0, 0.0),
-        direction: _Mat = ...,
-    ) -> None: ...
-    @property
-    def array(self) -> _ArrayU8:
-        """``(nx, ny, nz)`` writable view of the labels (Fortran order)."""
-    @property
-    def shape(self) -> tuple[int, int, int]: ...
-    @property
-    def spacing(self) -> _ArrayF64: ...
-    @property
-    def origin(self) -> _ArrayF64: ...
-    @property
-    def direction(self) -> _ArrayF64: ...
-    @property
-    def affine(self) -> _ArrayF64: ...
-    @affine.setter
-    def affine(self, value: _Mat) -> None: ...
-    def index_to_world(self, ijk: _Vec3) -> _ArrayF64: ...
-    def world_to_index(self, xyz: _Vec3) -> _ArrayF64: ...
-    def set_geometry(self, spacing: _Vec3, origin: _Vec3, direction: _Mat) -> None: ...
+        def __getitem__(self, name: str) -> _ArrayF64: ...
+        def __setitem__(self, name: str, value: npt.ArrayLike) -> None: ...
+        def __delitem__(self, name: str) -> None: ...
+        def __contains__(self, name: object) -> bool: ...
+        def __iter__(self) -> Iterator[str]: ...
+        def __len__(self) -> int: ...
+        def __bool__(self) -> bool: ...
+        def keys(self) -> KeysView[str]: ...
+        def values(self) -> ValuesView[_ArrayF64]: ...
+        def items(self) -> ItemsView[str, _ArrayF64]: ...
 
-# ---- meshes ----------------------------------------------------------------------------------
+    class Image:
+        """A 3-D float32 image with geometry (spacing, origin, direction in RAS+ mm)."""
 
-class FieldMap:
-    """Named fields: str -> 2-D float64 array (rows = points or cells, columns = components).
+        def __init__(
+            self,
+            array: npt.ArrayLike,
+            spacing: _Vec3 = ...,
+            origin: _Vec3 = ...,
+            direction: _Mat3 = ...,
+        ) -> None:
+            """Copy a ``(nx, ny, nz)`` array (or a 2-D slice); defaults: spacing 1 mm, origin 0,
+            identity direction."""
+        @property
+        def array(self) -> _ArrayF32:
+            """``(nx, ny, nz)`` writable view of the voxels, Fortran order (no copy)."""
+        @property
+        def shape(self) -> tuple[int, int, int]: ...
+        @property
+        def dtype(self) -> np.dtype[np.float32]: ...
+        @property
+        def spacing(self) -> _ArrayF64:
+            """``(3,)`` voxel size along i, j, k in mm."""
+        @spacing.setter
+        def spacing(self, value: _Vec3) -> None: ...
+        @property
+        def origin(self) -> _ArrayF64:
+            """``(3,)`` world position of voxel (0, 0, 0) in mm."""
+        @origin.setter
+        def origin(self, value: _Vec3) -> None: ...
+        @property
+        def direction(self) -> _ArrayF64:
+            """``(3, 3)`` unit axis directions as columns."""
+        @direction.setter
+        def direction(self, value: _Mat3) -> None: ...
+        @property
+        def affine(self) -> _ArrayF64:
+            """``(4, 4)`` voxel-index-to-world matrix in mm, as nibabel's ``img.affine``."""
+        @affine.setter
+        def affine(self, value: npt.ArrayLike) -> None: ...
+        def set_geometry(self, spacing: _Vec3, origin: _Vec3, direction: _Mat3) -> None: ...
+        def index_to_world(self, ijk: _Vec3) -> _ArrayF64: ...
+        def world_to_index(self, xyz: _Vec3) -> _ArrayF64: ...
 
-    A 1-D array assigned becomes ``(n, 1)``.
-    """
+    class LabelMap:
+        """A 3-D uint8 label map with geometry; 0 is background."""
 
-    def __getitem__(self, name: str) -> _ArrayF64: ...
-    def __setitem__(self, name: str, value: npt.ArrayLike) -> None: ...
-    def __delitem__(self, name: str) -> None: ...
-    def __contains__(self, name: object) -> bool: ...
-    def __iter__(self) -> Iterator[str]: ...
-    def __len__(self) -> int: ...
-    def keys(self) -> Iterator[str]: ...
-    def items(self) -> Iterator[tuple[str, _ArrayF64]]: ...
+        def __init__(
+            self,
+            array: npt.ArrayLike,
+            spacing: _Vec3 = ...,
+            origin: _Vec3 = ...,
+            direction: _Mat3 = ...,
+        ) -> None:
+            """Copy an array of integers in 0..255 (else `InvalidInput`)."""
+        @property
+        def array(self) -> _ArrayU8:
+            """``(nx, ny, nz)`` writable view of the labels, Fortran order (no copy)."""
+        @property
+        def shape(self) -> tuple[int, int, int]: ...
+        @property
+        def dtype(self) -> np.dtype[np.uint8]: ...
+        @property
+        def spacing(self) -> _ArrayF64: ...
+        @spacing.setter
+        def spacing(self, value: _Vec3) -> None: ...
+        @property
+        def origin(self) -> _ArrayF64: ...
+        @origin.setter
+        def origin(self, value: _Vec3) -> None: ...
+        @property
+        def direction(self) -> _ArrayF64: ...
+        @direction.setter
+        def direction(self, value: _Mat3) -> None: ...
+        @property
+        def affine(self) -> _ArrayF64: ...
+        @affine.setter
+        def affine(self, value: npt.ArrayLike) -> None: ...
+        def set_geometry(self, spacing: _Vec3, origin: _Vec3, direction: _Mat3) -> None: ...
+        def index_to_world(self, ijk: _Vec3) -> _ArrayF64: ...
+        def world_to_index(self, xyz: _Vec3) -> _ArrayF64: ...
 
-class MeshCheck:
-    """What ``check()`` found; counts are of cells unless named otherwise."""
+    class MeshCheck:
+        """What a mesh check found; counts are of cells unless named otherwise."""
 
-    num_points: int
-    num_cells: int
-    out_of_range: int
-    repeated_nodes: int
-    inverted: int
-    degenerate: int
-    unused_points: int
-    non_finite_points: int
-    first_bad_cell: int
-    min_measure: float
-    max_measure: float
-    total_measure: float
-    @property
-    def ok(self) -> bool:
-        """True if nothing is wrong (unused points are allowed)."""
-    def to_dict(self) -> dict[str, Any]: ...
+        @property
+        def num_points(self) -> int: ...
+        @property
+        def num_cells(self) -> int: ...
+        @property
+        def out_of_range(self) -> int: ...
+        @property
+        def repeated_nodes(self) -> int: ...
+        @property
+        def inverted(self) -> int: ...
+        @property
+        def degenerate(self) -> int: ...
+        @property
+        def unused_points(self) -> int: ...
+        @property
+        def non_finite_points(self) -> int: ...
+        @property
+        def first_bad_cell(self) -> int:
+            """Index of the first cell with a problem, -1 if none."""
+        @property
+        def min_measure(self) -> float:
+            """Smallest tet volume (mm^3) or triangle area (mm^2)."""
+        @property
+        def max_measure(self) -> float: ...
+        @property
+        def total_measure(self) -> float: ...
+        @property
+        def ok(self) -> bool:
+            """True if nothing is wrong (unused points are allowed)."""
+        def to_dict(self) -> dict[str, Any]: ...
 
-class TetMesh:
-    """A tetrahedral mesh in mm with region tags, optional fibre directions and named fields."""
+    class TetMesh:
+        """A tetrahedral mesh in mm with region tags, optional fibres and named fields."""
 
-    def __init__(
-        self,
-        points: npt.ArrayLike | None = None,
-        tets: npt.ArrayLike | None = None,
-        region: npt.ArrayLike | None = None,
-    ) -> None: ...
-    @property
-    def points(self) -> _ArrayF64:
-        """``(N, 3)`` in mm."""
-    @points.setter
-    def points(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def tets(self) -> _ArrayI32:
-        """``(M, 4)`` node indices, positively oriented."""
-    @tets.setter
-    def tets(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def region(self) -> _ArrayI32:
-        """``(M,)`` region tags (empty means all 0)."""
-    @region.setter
-    def region(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def fibre(self) -> _ArrayF64:
-        """``(M, 3)`` unit fibre directions, or ``(0, 3)``."""
-    @fibre.setter
-    def fibre(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def sheet(self) -> _ArrayF64: ...
-    @sheet.setter
-    def sheet(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def normal(self) -> _ArrayF64: ...
-    @normal.setter
-    def normal(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def point_data(self) -> FieldMap: ...
-    @property
-    def cell_data(self) -> FieldMap: ...
-    @property
-    def num_points(self) -> int: ...
-    @property
-    def num_tets(self) -> int: ...
-    def check(self) -> MeshCheck: ...
-    def validate(self, name: str = "mesh") -> None:
-        """Raise `InvalidInput` naming the first problem found."""
+        def __init__(
+            self,
+            points: npt.ArrayLike | None = None,
+            tets: npt.ArrayLike | None = None,
+            region: npt.ArrayLike | None = None,
+        ) -> None: ...
+        @property
+        def points(self) -> _ArrayF64:
+            """``(N, 3)`` coordinates in mm."""
+        @points.setter
+        def points(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def tets(self) -> _ArrayI32:
+            """``(M, 4)`` node indices, positively oriented."""
+        @tets.setter
+        def tets(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def region(self) -> _ArrayI32:
+            """``(M,)`` region tags; empty means all 0."""
+        @region.setter
+        def region(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def fibre(self) -> _ArrayF64:
+            """``(M, 3)`` unit fibre directions, or ``(0, 3)``."""
+        @fibre.setter
+        def fibre(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def sheet(self) -> _ArrayF64: ...
+        @sheet.setter
+        def sheet(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def normal(self) -> _ArrayF64: ...
+        @normal.setter
+        def normal(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def point_data(self) -> core.FieldMap: ...
+        @property
+        def cell_data(self) -> core.FieldMap: ...
+        @property
+        def num_points(self) -> int: ...
+        @property
+        def num_tets(self) -> int: ...
+        def check(self, rel_tol: float = 1e-10) -> core.MeshCheck: ...
+        def validate(self, name: str = "mesh") -> None:
+            """Raise `InvalidInput` naming the first problem."""
+        def volumes(self) -> _ArrayF64:
+            """``(M,)`` signed tet volumes in mm^3."""
+        def fix_orientation(self) -> int:
+            """Flip inverted tets; returns how many."""
+        def remove_unused_points(self) -> int:
+            """Drop points no tet uses (point fields follow); returns how many."""
+        def copy(self) -> core.TetMesh: ...
 
-class SurfaceMesh:
-    """A triangulated surface in mm with one tag per face."""
+    class SurfaceMesh:
+        """A triangulated surface in mm with one tag per face."""
 
-    def __init__(
-        self,
-        points: npt.ArrayLike | None = None,
-        triangles: npt.ArrayLike | None = None,
-        tags: npt.ArrayLike | None = None,
-    ) -> None: ...
-    @property
-    def points(self) -> _ArrayF64: ...
-    @points.setter
-    def points(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def triangles(self) -> _ArrayI32:
-        """``(K, 3)`` node indices."""
-    @triangles.setter
-    def triangles(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def tags(self) -> _ArrayI32:
-        """``(K,)`` face tags (empty means all 0)."""
-    @tags.setter
-    def tags(self, value: npt.ArrayLike) -> None: ...
-    @property
-    def point_data(self) -> FieldMap: ...
-    @property
-    def cell_data(self) -> FieldMap: ...
-    @property
-    def num_points(self) -> int: ...
-    @property
-    def num_triangles(self) -> int: ...
-    def check(self) -> MeshCheck: ...
-    def validate(self, name: str = "surface") -> None: ...
+        def __init__(
+            self,
+            points: npt.ArrayLike | None = None,
+            triangles: npt.ArrayLike | None = None,
+            tags: npt.ArrayLike | None = None,
+        ) -> None: ...
+        @property
+        def points(self) -> _ArrayF64: ...
+        @points.setter
+        def points(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def triangles(self) -> _ArrayI32:
+            """``(K, 3)`` node indices."""
+        @triangles.setter
+        def triangles(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def tags(self) -> _ArrayI32:
+            """``(K,)`` face tags; empty means all 0."""
+        @tags.setter
+        def tags(self, value: npt.ArrayLike) -> None: ...
+        @property
+        def point_data(self) -> core.FieldMap: ...
+        @property
+        def cell_data(self) -> core.FieldMap: ...
+        @property
+        def num_points(self) -> int: ...
+        @property
+        def num_triangles(self) -> int: ...
+        def check(self, rel_tol: float = 1e-10) -> core.MeshCheck: ...
+        def validate(self, name: str = "surface") -> None: ...
+        def copy(self) -> core.SurfaceMesh: ...
 
-# ---- signals ---------------------------------------------------------------------------------
+    class Signals:
+        """Named time series on one strictly increasing time axis (ms), e.g. ECG leads."""
 
-class Signals:
-    """Named channels on one strictly increasing time axis (ms)."""
-
-    def __init__(
-        self,
-        time_ms: npt.ArrayLike,
-        names: Sequence[str],
-        values: npt.ArrayLike,
-        units: str = "mV",
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None: ...
-    @property
-    def time_ms(self) -> _ArrayF64:
-        """``(T,)`` sample times in ms."""
-    @property
-    def names(self) -> list[str]: ...
-    @property
-    def values(self) -> _ArrayF64:
-        """``(T, C)`` samples, one column per channel."""
-    @property
-    def units(self) -> str: ...
-    @property
-    def metadata(self) -> dict[str, Any]: ...
-    def channel(self, name: str) -> _ArrayF64:
-        """Copy of channel `name`; `InvalidInput` lists the names when it is absent."""
-
-# ---- low-level file I/O (submodule ``cardiotwin._core.io``) ---------------------------------
-
-_Encoding = Literal["binary", "ascii", "compressed"]
-
-class _IoModule:
-    """The functions of the submodule ``cardiotwin._core.io``."""
+        def __init__(
+            self,
+            time_ms: npt.ArrayLike,
+            names: Sequence[str],
+            values: npt.ArrayLike,
+            units: str = "mV",
+            metadata: Mapping[str, Any] | None = None,
+        ) -> None:
+            """Raises `InvalidInput` when sizes disagree, names repeat or time is not increasing."""
+        @property
+        def time_ms(self) -> _ArrayF64:
+            """``(T,)`` sample times in ms (view)."""
+        @time_ms.setter
+        def time_ms(self, value: npt.ArrayLike) -> None: ...
+        names: list[str]
+        @property
+        def values(self) -> _ArrayF64:
+            """``(T, C)`` samples, one column per channel (view)."""
+        @values.setter
+        def values(self, value: npt.ArrayLike) -> None: ...
+        units: str
+        @property
+        def metadata(self) -> dict[str, Any]:
+            """Provenance (a copy; assign a new dict to change it)."""
+        @metadata.setter
+        def metadata(self, value: Mapping[str, Any]) -> None: ...
+        @property
+        def num_samples(self) -> int: ...
+        @property
+        def num_channels(self) -> int: ...
+        def channel(self, name: str) -> _ArrayF64:
+            """Copy of channel `name`; `InvalidInput` lists the names when it is absent."""
+        def validate(self) -> None: ...
 
     @overload
-    def read_nifti(self, path: _Path, dtype: Literal["float32"]) -> Image: ...
+    @staticmethod
+    def check_mesh(mesh: core.TetMesh, rel_tol: float = 1e-10) -> core.MeshCheck: ...
     @overload
-    def read_nifti(self, path: _Path, dtype: Literal["uint8"]) -> LabelMap: ...
+    @staticmethod
+    def check_mesh(mesh: core.SurfaceMesh, rel_tol: float = 1e-10) -> core.MeshCheck: ...
     @overload
-    def read_nifti(self, path: _Path, dtype: str = "auto") -> Image | LabelMap: ...
-    def read_labels(self, path: _Path) -> LabelMap:
-        """Any integer NIfTI with values 0..255."""
-    def read_nifti_info(self, path: _Path) -> dict[str, Any]:
-        """Keys: shape, datatype, qform_code, sform_code, qform, sform, affine, scl_slope,
-        scl_inter, description."""
-    def write_nifti(self, path: _Path, image: Image | LabelMap) -> None:
-        """``.gz`` compresses."""
-    def read_vtu(self, path: _Path) -> TetMesh: ...
-    def write_vtu(self, path: _Path, mesh: TetMesh, encoding: _Encoding = "binary") -> None: ...
-    def read_vtp(self, path: _Path, tag_array: str = "tag") -> SurfaceMesh: ...
-    def write_vtp(
-        self, path: _Path, surface: SurfaceMesh, encoding: _Encoding = "binary"
-    ) -> None: ...
-    def read_pvd(self, path: _Path) -> list[tuple[float, str, int]]:
+    @staticmethod
+    def validate_mesh(mesh: core.TetMesh, name: str = "mesh") -> None: ...
+    @overload
+    @staticmethod
+    def validate_mesh(mesh: core.SurfaceMesh, name: str = "surface") -> None: ...
+
+# ---- cardiotwin._core.io ---------------------------------------------------------------------
+
+class io:
+    """File formats: NIfTI, VTK XML, openCARP, STL. Lengths are mm in memory."""
+
+    @staticmethod
+    def read_nifti_info(path: str) -> dict[str, Any]:
+        """Header as a dict: shape, num_volumes, datatype, scl_slope, scl_inter, qform_code,
+        sform_code, qform, sform, affine (the one used), description, big_endian."""
+    @overload
+    @staticmethod
+    def read_nifti(path: str, dtype: Literal["float32"], volume: int = 0) -> core.Image: ...
+    @overload
+    @staticmethod
+    def read_nifti(path: str, dtype: Literal["uint8"], volume: int = 0) -> core.LabelMap: ...
+    @overload
+    @staticmethod
+    def read_nifti(
+        path: str, dtype: str = "auto", volume: int = 0
+    ) -> core.Image | core.LabelMap:
+        """``"auto"``: a LabelMap for unscaled uint8 files, else a float32 Image (scaled)."""
+    @staticmethod
+    def read_labels(path: str, volume: int = 0) -> core.LabelMap:
+        """Any integer NIfTI whose values are in 0..255."""
+    @overload
+    @staticmethod
+    def write_nifti(path: str, image: core.Image) -> None: ...
+    @overload
+    @staticmethod
+    def write_nifti(path: str, image: core.LabelMap) -> None: ...
+    @staticmethod
+    def read_vtu(path: str) -> core.TetMesh: ...
+    @staticmethod
+    def write_vtu(path: str, mesh: core.TetMesh, encoding: _Encoding = "binary") -> None: ...
+    @staticmethod
+    def read_vtp(path: str, tag_array: str = "tag") -> core.SurfaceMesh: ...
+    @staticmethod
+    def write_vtp(path: str, surface: core.SurfaceMesh, encoding: _Encoding = "binary") -> None: ...
+    @staticmethod
+    def read_pvd(path: str) -> list[tuple[float, str, int]]:
         """``(time_ms, file, part)`` per frame; files relative to the ``.pvd``."""
-    def write_pvd(self, path: _Path, entries: Sequence[tuple[float, str, int]]) -> None: ...
-    def read_opencarp(self, basename: _Path) -> TetMesh:
+    @staticmethod
+    def write_pvd(path: str, entries: Sequence[tuple[float, str, int]]) -> None: ...
+    @staticmethod
+    def read_opencarp(basename: str) -> core.TetMesh:
         """``basename.pts/.elem`` and, if present, ``.lon``; um on disk, mm in memory."""
-    def write_opencarp(self, basename: _Path, mesh: TetMesh) -> None: ...
-    def read_stl(self, path: _Path) -> SurfaceMesh: ...
-    def write_stl(self, path: _Path, surface: SurfaceMesh, binary: bool = True) -> None: ...
+    @staticmethod
+    def write_opencarp(basename: str, mesh: core.TetMesh) -> None: ...
+    @staticmethod
+    def read_stl(path: str) -> core.SurfaceMesh:
+        """Binary or ASCII STL; coincident vertices merged."""
+    @staticmethod
+    def write_stl(path: str, surface: core.SurfaceMesh, binary: bool = True) -> None: ...
 
-io: _IoModule
+# ---- cardiotwin._core.mesh -------------------------------------------------------------------
+
+class mesh:
+    """Meshing: surfaces to tetrahedra (TetGen component)."""
+
+    @staticmethod
+    def tetrahedralize(
+        surface: core.SurfaceMesh,
+        max_radius_edge_ratio: float = 1.4,
+        min_dihedral_deg: float = 0.0,
+        max_volume_mm3: float = 0.0,
+        extra_switches: str = "",
+    ) -> core.TetMesh:
+        """Fill a closed surface with tetrahedra (region 1); raises `MissingComponent` without
+        TetGen."""

@@ -17,7 +17,8 @@ import json
 import platform
 import sys
 import traceback
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 EXIT_USAGE = 2
 
@@ -80,21 +81,24 @@ def _convert(args: argparse.Namespace) -> int:
                         found=f"a {kind_out} extension", file=args.output)
 
     if kind_in == "image":
-        options = {}
+        options: dict[str, Any] = {}
         if args.series_uid is not None:
             options["series_uid"] = args.series_uid
         if args.phase is not None:
             options["phase"] = args.phase
-        obj = io.read_image(args.input, dtype=args.dtype, **options)
-        io.write_image(args.output, obj)
+        image = io.read_image(args.input, dtype=args.dtype, **options)
+        io.write_image(args.output, image)
+        what = _describe(image)
     elif kind_in == "mesh":
-        obj = io.read_mesh(args.input)
-        io.write_mesh(args.output, obj, encoding=args.encoding)
+        mesh = io.read_mesh(args.input)
+        io.write_mesh(args.output, mesh, encoding=args.encoding)
+        what = _describe(mesh)
     else:
-        obj = io.read_surface(args.input, tag_array=args.tag_array)
-        io.write_surface(args.output, obj, encoding=args.encoding)
+        surface = io.read_surface(args.input, tag_array=args.tag_array)
+        io.write_surface(args.output, surface, encoding=args.encoding)
+        what = _describe(surface)
     if not args.quiet:
-        print(f"{args.input} -> {args.output}: {_describe(obj)}")
+        print(f"{args.input} -> {args.output}: {what}")
     return 0
 
 
@@ -139,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     original_add = subparsers.add_parser
 
-    def add_parser(name: str, **kwargs: object) -> argparse.ArgumentParser:
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         kwargs.setdefault("parents", [verbose])
         return original_add(name, **kwargs)
 

@@ -21,33 +21,95 @@ from __future__ import annotations
 import os
 import warnings
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Union
+from collections.abc import Sequence
+from typing import Any, Literal, Union, cast
 
 import numpy as np
 
-from . import _core
+from ._core import FileFormatError, FileIOError, InvalidInput
 from ._core import io as _io
-
-if TYPE_CHECKING:
-    from ._core import Image, LabelMap, SurfaceMesh, TetMesh
+from .core import Image, LabelMap, SurfaceMesh, TetMesh
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Low-level readers and writers of the compiled module, re-exported as they are.
-read_nifti = _io.read_nifti
-read_labels = _io.read_labels
-read_nifti_info = _io.read_nifti_info
-write_nifti = _io.write_nifti
-read_vtu = _io.read_vtu
-write_vtu = _io.write_vtu
-read_vtp = _io.read_vtp
-write_vtp = _io.write_vtp
-read_pvd = _io.read_pvd
-write_pvd = _io.write_pvd
-read_opencarp = _io.read_opencarp
-write_opencarp = _io.write_opencarp
-read_stl = _io.read_stl
-write_stl = _io.write_stl
+
+# ---- the low-level readers and writers of the compiled module --------------------------------
+# The same functions as cardiotwin._core.io, accepting any path-like (pathlib.Path) too.
+
+
+def read_nifti(path: PathLike, dtype: str = "auto", volume: int = 0) -> Image | LabelMap:
+    """Read a NIfTI-1 image (``.nii``/``.nii.gz``). `dtype` ``"auto"`` gives a `LabelMap` for
+    unscaled uint8 files, else a float32 `Image` (scl_slope/scl_inter applied); ``"float32"`` or
+    ``"uint8"`` force the type. `volume` picks one volume of a 4-D file."""
+    return _io.read_nifti(os.fspath(path), dtype, volume)
+
+
+def read_labels(path: PathLike, volume: int = 0) -> LabelMap:
+    """Read a NIfTI label map of any integer type whose values are in 0..255."""
+    return _io.read_labels(os.fspath(path), volume)
+
+
+def read_nifti_info(path: PathLike) -> dict[str, Any]:
+    """The header of a NIfTI-1 file as a dict (shape, datatype, qform/sform and their codes, the
+    affine used, scl_slope, scl_inter, description, ...)."""
+    return _io.read_nifti_info(os.fspath(path))
+
+
+def write_nifti(path: PathLike, image: Image | LabelMap) -> None:
+    """Write an `Image` (float32) or `LabelMap` (uint8) as NIfTI-1 with sform and qform (code 1);
+    ``.gz`` compresses. Atomic."""
+    _io.write_nifti(os.fspath(path), image)
+
+
+def read_vtu(path: PathLike) -> TetMesh:
+    """Read a VTK XML unstructured grid of tetrahedra."""
+    return _io.read_vtu(os.fspath(path))
+
+
+def write_vtu(path: PathLike, mesh: TetMesh, encoding: str = "binary") -> None:
+    """Write a `TetMesh` as ``.vtu`` (``"binary"``, ``"compressed"`` or ``"ascii"``). Atomic."""
+    _io.write_vtu(os.fspath(path), mesh, _encoding(encoding))
+
+
+def read_vtp(path: PathLike, tag_array: str = "tag") -> SurfaceMesh:
+    """Read a VTK XML polydata surface of triangles; `tag_array` names the face-tag cell array."""
+    return _io.read_vtp(os.fspath(path), tag_array)
+
+
+def write_vtp(path: PathLike, surface: SurfaceMesh, encoding: str = "binary") -> None:
+    """Write a `SurfaceMesh` as ``.vtp`` (face tags as cell array ``"tag"``). Atomic."""
+    _io.write_vtp(os.fspath(path), surface, _encoding(encoding))
+
+
+def read_pvd(path: PathLike) -> list[tuple[float, str, int]]:
+    """Read a ParaView ``.pvd`` collection as ``(time_ms, file, part)`` tuples."""
+    return _io.read_pvd(os.fspath(path))
+
+
+def write_pvd(path: PathLike, entries: Sequence[tuple[float, str, int]]) -> None:
+    """Write a ``.pvd`` collection of ``(time_ms, file, part)`` (files relative to it). Atomic."""
+    _io.write_pvd(os.fspath(path), [(float(t), os.fspath(f), int(p)) for t, f, p in entries])
+
+
+def read_opencarp(basename: PathLike) -> TetMesh:
+    """Read openCARP ``basename.pts/.elem`` and, if present, ``.lon`` (um on disk, mm here)."""
+    return _io.read_opencarp(os.fspath(basename))
+
+
+def write_opencarp(basename: PathLike, mesh: TetMesh) -> None:
+    """Write openCARP ``basename.pts/.elem`` and, with fibres, ``.lon`` (um on disk)."""
+    _io.write_opencarp(os.fspath(basename), mesh)
+
+
+def read_stl(path: PathLike) -> SurfaceMesh:
+    """Read a binary or ASCII STL; coincident vertices are merged."""
+    return _io.read_stl(os.fspath(path))
+
+
+def write_stl(path: PathLike, surface: SurfaceMesh, binary: bool = True) -> None:
+    """Write a `SurfaceMesh` as binary (default) or ASCII STL. Atomic."""
+    _io.write_stl(os.fspath(path), surface, binary)
+
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -86,6 +148,7 @@ MESH_EXTENSIONS = (".vtu", ".pts", ".elem", ".lon")
 SURFACE_EXTENSIONS = (".vtp", ".stl")
 _OPENCARP_EXTENSIONS = (".pts", ".elem", ".lon")
 _ENCODINGS = ("binary", "ascii", "compressed")
+Encoding = Literal["binary", "ascii", "compressed"]
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -95,8 +158,9 @@ def _error(cls: type, message: str, *, expected: str = "", found: str = "", file
            field: str = "", element: int = -1) -> Exception:
     """An instance of one of cardiotwin's exception classes, with the attributes C++ sets."""
     err = cls(message)
-    for name, value in (("expected", expected), ("found", found), ("file", os.fspath(file)),
-                        ("field", field), ("element", element)):
+    for name, value in (("description", message), ("expected", expected), ("found", found),
+                        ("file", os.fspath(file)), ("field", field),
+                        ("element", element if element >= 0 else None)):
         try:
             setattr(err, name, value)
         except AttributeError:  # pragma: no cover - depends on how the class was bound
@@ -125,7 +189,7 @@ def _supported(kind: str) -> str:
 def _unsupported(path: PathLike, kind: str, writing: bool = False) -> Exception:
     verb = "write" if writing else "read"
     what = {"image": "an image", "mesh": "a tet mesh", "surface": "a surface"}.get(kind, "")
-    return _error(_core.InvalidInput,
+    return _error(InvalidInput,
                   f"cannot {verb} {what} as '{os.fspath(path)}': unsupported extension "
                   f"'{_suffix(path) or '(none)'}'; supported {_supported(kind)}",
                   expected=_supported(kind), found=_suffix(path) or "(no extension)",
@@ -153,12 +217,12 @@ def file_kind(path: PathLike, *, writing: bool = False) -> str | None:
     return None
 
 
-def _encoding(encoding: str) -> str:
+def _encoding(encoding: str) -> Encoding:
     if encoding not in _ENCODINGS:
-        raise _error(_core.InvalidInput,
+        raise _error(InvalidInput,
                      f"unknown encoding '{encoding}'; expected one of {', '.join(_ENCODINGS)}",
                      expected=", ".join(_ENCODINGS), found=str(encoding), field="encoding")
-    return encoding
+    return cast(Encoding, encoding)
 
 
 # ---- images ----------------------------------------------------------------------------------
@@ -173,7 +237,7 @@ def read_image(path: PathLike, dtype: str = "auto", **dicom_options: Any) -> Ima
     passed to :func:`read_dicom_series` for folders.
     """
     if dtype not in ("auto", "float32", "uint8"):
-        raise _error(_core.InvalidInput, f"unknown dtype '{dtype}'; expected auto, float32 or uint8",
+        raise _error(InvalidInput, f"unknown dtype '{dtype}'; expected auto, float32 or uint8",
                      expected="auto, float32, uint8", found=str(dtype), field="dtype")
     p = os.fspath(path)
     if os.path.isdir(p):
@@ -182,11 +246,9 @@ def read_image(path: PathLike, dtype: str = "auto", **dicom_options: Any) -> Ima
     if dicom_options:
         raise TypeError(f"options {sorted(dicom_options)} apply to DICOM folders only")
     if _suffix(p) in IMAGE_EXTENSIONS:
-        if dtype == "uint8":
-            return _io.read_labels(p)
         return _io.read_nifti(p, dtype)
     if _suffix(p) == ".dcm":
-        raise _error(_core.InvalidInput,
+        raise _error(InvalidInput,
                      f"'{p}' is a single DICOM file; pass the folder that holds its series",
                      expected="a folder of DICOM files", found="a .dcm file", file=p)
     raise _unsupported(p, "image")
@@ -195,10 +257,10 @@ def read_image(path: PathLike, dtype: str = "auto", **dicom_options: Any) -> Ima
 def _to_labels(image: Image, source: str) -> LabelMap:
     a = np.asarray(image.array)
     if a.size and (a.min() < 0 or a.max() > 255 or not np.array_equal(a, np.round(a))):
-        raise _error(_core.InvalidInput, f"'{source}' does not hold labels: values must be "
+        raise _error(InvalidInput, f"'{source}' does not hold labels: values must be "
                      f"integers 0..255, found range {a.min()}..{a.max()}",
                      expected="integers 0..255", found=f"{a.min()}..{a.max()}", file=source)
-    return _core.LabelMap(np.asfortranarray(a, dtype=np.uint8), spacing=image.spacing,
+    return LabelMap(np.asfortranarray(a, dtype=np.uint8), spacing=image.spacing,
                           origin=image.origin, direction=image.direction)
 
 
@@ -246,9 +308,10 @@ class _Slice:
         self.path = path
         self.ds = ds
         self.series_uid = str(ds.get("SeriesInstanceUID", ""))
-        self.iop = _float_list(ds, "ImageOrientationPatient", 6)
-        self.ipp = _float_list(ds, "ImagePositionPatient", 3)
-        self.pixel_spacing = _float_list(ds, "PixelSpacing", 2)
+        # None when absent or invalid; _assemble checks before using them.
+        self.iop: Any = _float_list(ds, "ImageOrientationPatient", 6)
+        self.ipp: Any = _float_list(ds, "ImagePositionPatient", 3)
+        self.pixel_spacing: Any = _float_list(ds, "PixelSpacing", 2)
         self.rows = int(ds.get("Rows", 0) or 0)
         self.columns = int(ds.get("Columns", 0) or 0)
         self.trigger_time = _number(ds, "TriggerTime", float("nan"))
@@ -337,12 +400,12 @@ def read_dicom_series(directory: PathLike, series_uid: str | None = None, phase:
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
-        raise _error(_core.FileIOError, f"'{directory}' is not a folder of DICOM files",
+        raise _error(FileIOError, f"'{directory}' is not a folder of DICOM files",
                      expected="a folder", found="missing" if not os.path.exists(directory)
                      else "a file", file=directory)
     slices = _read_dicom_files(directory)
     if not slices:
-        raise _error(_core.InvalidInput, f"no DICOM images in '{directory}'",
+        raise _error(InvalidInput, f"no DICOM images in '{directory}'",
                      expected="DICOM image files", found="none", file=directory)
 
     by_series: dict[str, list[_Slice]] = defaultdict(list)
@@ -350,14 +413,14 @@ def read_dicom_series(directory: PathLike, series_uid: str | None = None, phase:
         by_series[s.series_uid].append(s)
     if series_uid is not None:
         if series_uid not in by_series:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"series '{series_uid}' is not in '{directory}'; it holds "
                          + "; ".join(_describe_series(u, m) for u, m in by_series.items()),
                          expected="a SeriesInstanceUID present in the folder", found=series_uid,
                          file=directory, field="SeriesInstanceUID")
         members = by_series[series_uid]
     elif len(by_series) > 1:
-        raise _error(_core.InvalidInput,
+        raise _error(InvalidInput,
                      f"'{directory}' holds {len(by_series)} DICOM series; choose one with "
                      "series_uid=...: " + "; ".join(_describe_series(u, m)
                                                      for u, m in by_series.items()),
@@ -367,7 +430,7 @@ def read_dicom_series(directory: PathLike, series_uid: str | None = None, phase:
         members = next(iter(by_series.values()))
     array, affine = _assemble(members, directory, phase, spacing_tolerance)
     spacing = np.linalg.norm(affine[:3, :3], axis=0)
-    return _core.Image(array, spacing=spacing, origin=affine[:3, 3],
+    return Image(array, spacing=spacing, origin=affine[:3, 3],
                        direction=affine[:3, :3] / spacing)
 
 
@@ -377,7 +440,7 @@ def _check_same(members: list[_Slice], attr: str, what: str, directory: str, tol
         value = getattr(s, attr)
         same = np.allclose(value, ref, atol=tol, rtol=0) if tol else value == ref
         if not same:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"DICOM series in '{directory}' mixes {what}: {members[0].describe()} has "
                          f"{ref}, {s.describe()} has {value}", expected=f"one {what}",
                          found=f"{ref} and {value}", file=s.path, field=what)
@@ -390,13 +453,13 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
         for attr, keyword in (("iop", "ImageOrientationPatient"), ("ipp", "ImagePositionPatient"),
                               ("pixel_spacing", "PixelSpacing")):
             if getattr(s, attr) is None:
-                raise _error(_core.FileFormatError,
+                raise _error(FileFormatError,
                              f"DICOM file '{s.path}' has no valid {keyword}, so its position in "
                              "space is unknown", expected=f"a valid {keyword}", found="none",
                              file=s.path, field=keyword)
         frames = int(s.ds.get("NumberOfFrames", 1) or 1)
         if frames > 1:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"'{s.path}' is a multi-frame DICOM ({frames} frames); only series of "
                          "single-frame files are supported", expected="1 frame per file",
                          found=f"{frames} frames", file=s.path, field="NumberOfFrames")
@@ -424,7 +487,7 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
     counts = sorted({len(g) for g in groups})
     if counts != [1] or phase is not None:
         if len(counts) > 1:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"DICOM series in '{directory}' has {len(members)} images at "
                          f"{len(groups)} positions, with differing numbers per position "
                          f"({counts}); it is incomplete or mixes acquisitions",
@@ -432,7 +495,7 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
                          found=f"{counts}", file=directory)
         n_phases = counts[0]
         if phase is None:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"DICOM series in '{directory}' has {len(members)} images at "
                          f"{len(groups)} positions ({n_phases} per position, e.g. cardiac "
                          f"phases): pass phase=0..{n_phases - 1} (ordered by TriggerTime, then "
@@ -440,7 +503,7 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
                          expected="one image per position", found=f"{n_phases} per position",
                          file=directory, field="ImagePositionPatient")
         if not 0 <= phase < n_phases:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"phase {phase} is out of range: the series has {n_phases} image(s) "
                          "per position", expected=f"0..{n_phases - 1}", found=str(phase),
                          file=directory, field="phase")
@@ -465,7 +528,7 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
         worst = int(np.argmax(deviation))
         if deviation[worst] > spacing_tolerance * length:
             gaps = ", ".join(f"{np.linalg.norm(d):.4g}" for d in steps)
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"DICOM series in '{directory}' has non-uniform slice spacing: the step "
                          f"from {members[worst].describe()} to {members[worst + 1].describe()} "
                          f"differs from the mean step {length:.4g} mm by "
@@ -494,8 +557,8 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
     for k, s in enumerate(members):
         try:
             pixels = s.ds.pixel_array
-        except Exception as e:  # noqa: BLE001 - pydicom raises many types for pixel data
-            raise _error(_core.FileFormatError,
+        except Exception as e:
+            raise _error(FileFormatError,
                          f"cannot decode the pixels of DICOM file '{s.path}': {e} (compressed "
                          "transfer syntaxes need pydicom's optional decoders, e.g. pip install "
                          "pylibjpeg pylibjpeg-libjpeg)", expected="decodable pixel data",
@@ -503,7 +566,7 @@ def _assemble(members: list[_Slice], directory: str, phase: int | None,
                          if hasattr(s.ds, "file_meta") else "unknown", file=s.path,
                          field="PixelData") from e
         if pixels.shape != (rows, columns):
-            raise _error(_core.FileFormatError,
+            raise _error(FileFormatError,
                          f"DICOM file '{s.path}' has pixel data of shape {pixels.shape}, not "
                          f"Rows x Columns = {rows} x {columns}", expected=f"{rows} x {columns}",
                          found=str(pixels.shape), file=s.path, field="PixelData")
@@ -543,9 +606,9 @@ def write_mesh(path: PathLike, mesh: TetMesh, encoding: str = "binary") -> None:
     """
     p = os.fspath(path)
     ext = _suffix(p)
-    _encoding(encoding)
+    enc = _encoding(encoding)
     if ext == ".vtu":
-        _io.write_vtu(p, mesh, encoding=encoding)
+        _io.write_vtu(p, mesh, encoding=enc)
     elif ext in _OPENCARP_EXTENSIONS or ext == "":
         _io.write_opencarp(_opencarp_basename(p), mesh)
     else:
@@ -575,9 +638,9 @@ def write_surface(path: PathLike, surface: SurfaceMesh, encoding: str = "binary"
     """
     p = os.fspath(path)
     ext = _suffix(p)
-    _encoding(encoding)
+    enc = _encoding(encoding)
     if ext == ".vtp":
-        _io.write_vtp(p, surface, encoding=encoding)
+        _io.write_vtp(p, surface, encoding=enc)
     elif ext == ".stl":
         _io.write_stl(p, surface, binary=encoding != "ascii")
     else:
@@ -608,10 +671,6 @@ def _fields(field_map: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def _is_surface(mesh: Any) -> bool:
-    return hasattr(mesh, "triangles") and not hasattr(mesh, "tets")
-
-
 def to_meshio(mesh: TetMesh | SurfaceMesh) -> Any:
     """A ``meshio.Mesh`` with the points, cells and fields of `mesh` (arrays are copied).
 
@@ -622,7 +681,7 @@ def to_meshio(mesh: TetMesh | SurfaceMesh) -> Any:
     meshio = _import_meshio()
     points = np.array(mesh.points, dtype=np.float64)
     cell_data: dict[str, list[np.ndarray]] = {}
-    if _is_surface(mesh):
+    if isinstance(mesh, SurfaceMesh):
         cells = [("triangle", np.array(mesh.triangles, dtype=np.int64))]
         n = mesh.num_triangles
         tags = np.asarray(mesh.tags)
@@ -655,14 +714,14 @@ def from_meshio(m: Any) -> TetMesh | SurfaceMesh:
     """
     points = np.asarray(m.points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] not in (2, 3):
-        raise _error(_core.InvalidInput, f"meshio points have shape {points.shape}",
+        raise _error(InvalidInput, f"meshio points have shape {points.shape}",
                      expected="(N, 3)", found=str(points.shape), field="points")
     if points.shape[1] == 2:
         points = np.column_stack([points, np.zeros(len(points))])
     types = [block.type for block in m.cells]
     kind = "tetra" if "tetra" in types else "triangle" if "triangle" in types else None
     if kind is None:
-        raise _error(_core.InvalidInput, "meshio mesh has neither tetra nor triangle cells; found "
+        raise _error(InvalidInput, "meshio mesh has neither tetra nor triangle cells; found "
                      + (", ".join(sorted(set(types))) or "no cells"),
                      expected="tetra or triangle cells", found=", ".join(sorted(set(types))),
                      field="cells")
@@ -672,7 +731,6 @@ def from_meshio(m: Any) -> TetMesh | SurfaceMesh:
         warnings.warn(f"from_meshio: kept the {kind} cells, dropped {', '.join(dropped)}",
                       stacklevel=2)
     conn = np.concatenate([np.asarray(m.cells[i].data) for i in keep]).astype(np.int32)
-    n = len(conn)
 
     data: dict[str, np.ndarray] = {}
     for name, blocks in m.cell_data.items():
@@ -680,28 +738,38 @@ def from_meshio(m: Any) -> TetMesh | SurfaceMesh:
         if len(parts) == len(keep) and all(np.issubdtype(p.dtype, np.number) for p in parts):
             data[name] = np.concatenate(parts)
 
-    if kind == "tetra":
-        mesh = _core.TetMesh(points=points, tets=conn)
-        for alias in _REGION_ALIASES:
-            if alias in data and data[alias].shape in ((n,), (n, 1)):
-                mesh.region = data.pop(alias).reshape(n).astype(np.int32)
-                break
-        for name in _DIRECTIONS:
-            if name in data and data[name].shape == (n, 3):
-                setattr(mesh, name, data.pop(name).astype(np.float64))
-    else:
-        mesh = _core.SurfaceMesh(points=points, triangles=conn)
-        for alias in ("tag",) + _REGION_ALIASES:
-            if alias in data and data[alias].shape in ((n,), (n, 1)):
-                mesh.tags = data.pop(alias).reshape(n).astype(np.int32)
-                break
-    for name, a in data.items():
-        mesh.cell_data[name] = _as_field(a, n)
-    for name, a in m.point_data.items():
-        a = np.asarray(a)
-        if np.issubdtype(a.dtype, np.number):
-            mesh.point_data[name] = _as_field(a, len(points))
+    mesh: TetMesh | SurfaceMesh = TetMesh(points=points, tets=conn) if kind == "tetra" \
+        else SurfaceMesh(points=points, triangles=conn)
+    _set_arrays(mesh, data, {name: np.asarray(a) for name, a in m.point_data.items()})
     return mesh
+
+
+def _set_arrays(mesh: TetMesh | SurfaceMesh, cells: dict[str, np.ndarray],
+                points: dict[str, np.ndarray]) -> None:
+    """Put other libraries' cell and point arrays on `mesh`: the first tag array found becomes
+    the region (or face) tags, 3-component fibre/sheet/normal the directions, and the other
+    numeric arrays named fields."""
+    is_surface = isinstance(mesh, SurfaceMesh)
+    n = mesh.num_triangles if isinstance(mesh, SurfaceMesh) else mesh.num_tets
+    cells = dict(cells)
+    for name in (("tag",) + _REGION_ALIASES) if is_surface else _REGION_ALIASES:
+        if name in cells and cells[name].shape in ((n,), (n, 1)):
+            tags = cells.pop(name).reshape(n).astype(np.int32)
+            if isinstance(mesh, SurfaceMesh):
+                mesh.tags = tags
+            else:
+                mesh.region = tags
+            break
+    if isinstance(mesh, TetMesh):
+        for name in _DIRECTIONS:
+            if name in cells and cells[name].shape == (n, 3):
+                setattr(mesh, name, cells.pop(name).astype(np.float64))
+    for name, a in cells.items():
+        if np.issubdtype(a.dtype, np.number):
+            mesh.cell_data[name] = _as_field(a, n)
+    for name, a in points.items():
+        if np.issubdtype(a.dtype, np.number):
+            mesh.point_data[name] = _as_field(a, mesh.num_points)
 
 
 def _as_field(a: np.ndarray, rows: int) -> np.ndarray:
@@ -727,7 +795,7 @@ def to_pyvista(mesh: TetMesh | SurfaceMesh) -> Any:
     """
     pv = _import_pyvista()
     points = np.array(mesh.points, dtype=np.float64)
-    if _is_surface(mesh):
+    if isinstance(mesh, SurfaceMesh):
         tri = np.asarray(mesh.triangles, dtype=np.int64)
         faces = np.column_stack([np.full(len(tri), 3, dtype=np.int64), tri]).ravel()
         out = pv.PolyData(points, faces=faces)
@@ -769,47 +837,26 @@ def from_pyvista(obj: Any) -> TetMesh | SurfaceMesh:
         celltypes = np.asarray(obj.celltypes)
         if len(celltypes) and np.any(celltypes != pv.CellType.TETRA):
             others = sorted({pv.CellType(int(t)).name for t in np.unique(celltypes)} - {"TETRA"})
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          f"pyvista grid has cells other than tetrahedra ({', '.join(others)}); "
                          "extract them first, e.g. grid.extract_cells_by_type(pyvista.CellType."
                          "TETRA)", expected="only TETRA cells", found=", ".join(others),
                          field="celltypes")
         conn = np.asarray(obj.cells).reshape(-1, 5)[:, 1:].astype(np.int32)
-        mesh = _core.TetMesh(points=points, tets=conn)
-        tag_names: tuple[str, ...] = _REGION_ALIASES
+        mesh: TetMesh | SurfaceMesh = TetMesh(points=points, tets=conn)
     elif isinstance(obj, pv.PolyData):
         if obj.n_cells and not obj.is_all_triangles:
-            raise _error(_core.InvalidInput,
+            raise _error(InvalidInput,
                          "pyvista PolyData has cells other than triangles; call .triangulate() "
                          "first (lines and vertices are not supported)",
                          expected="triangles only", found="other polygons", field="faces")
         conn = np.asarray(obj.faces).reshape(-1, 4)[:, 1:].astype(np.int32)
-        mesh = _core.SurfaceMesh(points=points, triangles=conn)
-        tag_names = ("tag",) + _REGION_ALIASES
+        mesh = SurfaceMesh(points=points, triangles=conn)
     else:
-        raise _error(_core.InvalidInput,
+        raise _error(InvalidInput,
                      f"cannot convert a {type(obj).__name__}; expected pyvista.UnstructuredGrid "
                      "(tetrahedra) or pyvista.PolyData (triangles)",
                      expected="UnstructuredGrid or PolyData", found=type(obj).__name__)
-    n = len(conn)
-    data = {name: np.asarray(obj.cell_data[name]) for name in obj.cell_data.keys()}
-    for name in tag_names:
-        if name in data and data[name].shape in ((n,), (n, 1)):
-            tags = data.pop(name).reshape(n).astype(np.int32)
-            if _is_surface(mesh):
-                mesh.tags = tags
-            else:
-                mesh.region = tags
-            break
-    if not _is_surface(mesh):
-        for name in _DIRECTIONS:
-            if name in data and data[name].shape == (n, 3):
-                setattr(mesh, name, data.pop(name).astype(np.float64))
-    for name, a in data.items():
-        if np.issubdtype(a.dtype, np.number):
-            mesh.cell_data[name] = _as_field(a, n)
-    for name in obj.point_data.keys():
-        a = np.asarray(obj.point_data[name])
-        if np.issubdtype(a.dtype, np.number):
-            mesh.point_data[name] = _as_field(a, len(points))
+    _set_arrays(mesh, {name: np.asarray(obj.cell_data[name]) for name in obj.cell_data},
+                {name: np.asarray(obj.point_data[name]) for name in obj.point_data})
     return mesh

@@ -5,12 +5,12 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import cardiotwin
 import nibabel as nib
 import numpy as np
 import pytest
+from cardiotwin import io
 from conftest import box_mesh_arrays
-
-import cardiotwin
 
 
 def _sheared_geometry():
@@ -196,7 +196,7 @@ def test_check_out_of_range_and_repeated_nodes():
 
 
 def test_assigning_arrays(box_mesh):
-    points, tets, region = box_mesh_arrays((1, 1, 1))
+    points, tets, _ = box_mesh_arrays((1, 1, 1))
     mesh = cardiotwin.TetMesh()
     mesh.points = points
     mesh.tets = tets.astype(np.int64)
@@ -257,7 +257,7 @@ def test_errors_from_cpp_carry_where(tmp_path):
     bad = tmp_path / "bad.nii"
     bad.write_bytes(b"\x00" * 400)
     with pytest.raises(cardiotwin.FileFormatError) as info:
-        cardiotwin.io.read_nifti(str(bad))
+        io.read_nifti(str(bad))
     err = info.value
     for attr in ("expected", "found", "file", "field", "element"):
         assert hasattr(err, attr)
