@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import traceback
@@ -70,6 +71,10 @@ def _convert(args: argparse.Namespace) -> int:
 
     kind_in = io.file_kind(args.input)
     if kind_in is None:
+        if not os.path.exists(args.input):
+            raise io._error(_core.FileIOError, f"'{args.input}' does not exist",
+                            expected="an existing file, openCARP basename or DICOM folder",
+                            found="nothing", file=args.input)
         raise io._unsupported(args.input, "any")
     kind_out = io.file_kind(args.output, writing=True)
     if kind_out is None:

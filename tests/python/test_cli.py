@@ -121,6 +121,7 @@ def test_convert_vtp_to_stl_subprocess(tmp_path):
     (["convert", "{ed}", "{tmp}/b.png"], [".png", ".nii.gz"]),
     (["convert", "{ed}", "{tmp}/b.vtu"], ["image", "mesh"]),
     (["convert", "{tmp}/missing.nii.gz", "{tmp}/b.nii"], ["missing.nii.gz"]),
+    (["convert", "{tmp}/no_such_folder", "{tmp}/b.nii"], ["no_such_folder", "does not exist"]),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, words):
     (tmp_path / "a.xyz").write_text("1 2 3\n")

@@ -82,6 +82,28 @@ def test_slices_follow_image_position_not_slice_location():
     assert image.spacing[2] == pytest.approx(10.0, abs=1e-3)
 
 
+def test_tilted_stack_keeps_every_slice_in_place(tmp_path):
+    dest = tmp_path / "tilted"
+    dest.mkdir()
+    datasets = [_read(f) for f in FILES]
+    iop = np.array(datasets[0].ImageOrientationPatient, dtype=float)
+    normal = np.cross(iop[:3], iop[3:])
+    datasets.sort(key=lambda d: np.dot(normal, np.array(d.ImagePositionPatient, dtype=float)))
+    for k, ds in enumerate(datasets):  # gantry tilt: each slice shifted 2 mm more along a row
+        ds.ImagePositionPatient = list(np.array(ds.ImagePositionPatient, dtype=float)
+                                       + 2.0 * k * iop[:3])
+        _save(ds, dest / f"{k}.dcm")
+    image = io.read_dicom_series(dest)
+    lps_to_ras = np.array([-1.0, -1.0, 1.0])
+    for k, ds in enumerate(datasets):
+        np.testing.assert_allclose(image.index_to_world([0, 0, k]),
+                                   np.array(ds.ImagePositionPatient, dtype=float) * lps_to_ras,
+                                   atol=1e-2)
+    k_axis = image.direction[:, 2]
+    assert abs(np.dot(k_axis, image.direction[:, 0])) > 0.1  # sheared, not orthogonal
+    assert image.spacing[2] == pytest.approx(np.hypot(10.0, 2.0), abs=1e-3)
+
+
 def test_file_names_and_order_do_not_matter(tmp_path):
     rng = np.random.default_rng(3)
     dest = tmp_path / "shuffled"
