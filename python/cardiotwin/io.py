@@ -188,7 +188,7 @@ def _supported(kind: str) -> str:
 
 def _unsupported(path: PathLike, kind: str, writing: bool = False) -> Exception:
     verb = "write" if writing else "read"
-    what = {"image": "an image", "mesh": "a tet mesh", "surface": "a surface"}.get(kind, "")
+    what = {"image": "an image", "mesh": "a tet mesh", "surface": "a surface"}.get(kind, "a file")
     return _error(InvalidInput,
                   f"cannot {verb} {what} as '{os.fspath(path)}': unsupported extension "
                   f"'{_suffix(path) or '(none)'}'; supported {_supported(kind)}",
