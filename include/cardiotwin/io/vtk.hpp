@@ -7,7 +7,11 @@
 ///
 /// Conventions of our files: cell array "region" holds `TetMesh::region`, cell arrays "fibre",
 /// "sheet", "normal" the directions; for surfaces cell array "tag" holds `SurfaceMesh::tags`.
-/// Every other array becomes a named field.
+/// Every other array becomes a named field (values converted to double). When writing, these
+/// members take precedence over a `cell_data` field of the same name, which is then not written.
+/// Files with several `<Piece>`s are read as one mesh (point indices offset per piece); the
+/// pieces must carry the same arrays. Every malformed input raises `FileFormatError` naming the
+/// file, the element or array, and what was expected and found.
 #pragma once
 
 #include <string>
@@ -22,7 +26,8 @@ namespace cardiotwin::io {
 enum class VtkEncoding { ascii, binary, binary_compressed };
 
 /// Parse a `.vtu` document. Only tetrahedra (VTK type 10) are accepted; other cell types raise
-/// `FileFormatError` with their counts. `source` names the data in messages.
+/// `FileFormatError` with their counts. `source` names the data in messages. "region", "fibre",
+/// "sheet" and "normal" are moved out of `cell_data` into their members.
 TetMesh parse_vtu(std::string_view xml, const std::string& source);
 TetMesh read_vtu(const std::string& path);
 std::string vtu_string(const TetMesh& mesh, VtkEncoding encoding = VtkEncoding::binary);
