@@ -31,6 +31,8 @@ __version__: str
 has_cgal: bool
 has_tetgen: bool
 has_torch: bool
+components: list[str]
+"""Components compiled in, e.g. ``["core", "io", "mesh_tetgen"]``."""
 
 # ---- errors ----------------------------------------------------------------------------------
 
@@ -394,7 +396,15 @@ class io:
 # ---- cardiotwin._core.mesh -------------------------------------------------------------------
 
 class mesh:
-    """Meshing: surfaces to tetrahedra (TetGen component)."""
+    """Meshing: procedural meshes; surfaces to tetrahedra (TetGen component)."""
+
+    @staticmethod
+    def box_mesh(size: _Vec3, dx: float) -> core.TetMesh:
+        """Box ``[0, size]`` (mm) on a regular grid of about `dx` mm, 6 tets per cube, fibres along
+        x, sheets along y, region 1."""
+    @staticmethod
+    def niederer_slab(dx: float) -> core.TetMesh:
+        """The 20 x 7 x 3 mm slab of the Niederer et al. 2011 benchmark at spacing `dx` mm."""
 
     @staticmethod
     def tetrahedralize(
