@@ -38,9 +38,7 @@ has_tetgen: bool = bool(_core.has_tetgen)
 #: True when the libtorch segmentation component (``cardiotwin::segment``) was built.
 has_torch: bool = bool(_core.has_torch)
 #: Components compiled into this installation.
-components: list[str] = ["core", "io"] + [
-    name for name, on in (("mesh_tetgen", has_tetgen), ("mesh_cgal", has_cgal), ("segment", has_torch)) if on
-]
+components: list[str] = list(_core.components)
 
 
 def get_cmake_dir() -> str:

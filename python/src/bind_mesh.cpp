@@ -1,10 +1,12 @@
 // Bindings of the meshing components. When a component was not built, its functions still exist
 // and raise MissingComponent naming the CMake option, so scripts fail with a clear message.
+#include <pybind11/eigen.h>
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
 #include "cardiotwin/core/error.hpp"
 #include "cardiotwin/core/mesh.hpp"
+#include "cardiotwin/mesh/procedural.hpp"
 #if CARDIOTWIN_HAS_TETGEN
 #include "cardiotwin/mesh/tetgen.hpp"
 #endif
@@ -12,6 +14,10 @@
 namespace cardiotwin::python {
 
 void bind_mesh(py::module_& m) {
+  m.def("box_mesh", &mesh::box_mesh, py::arg("size"), py::arg("dx"), py::call_guard<py::gil_scoped_release>(),
+        "Box [0, size] (mm) on a regular grid of about dx mm, 6 tets per cube, fibres along x, region 1.");
+  m.def("niederer_slab", &mesh::niederer_slab, py::arg("dx"), py::call_guard<py::gil_scoped_release>(),
+        "The 20 x 7 x 3 mm slab of the Niederer et al. 2011 benchmark at spacing dx mm.");
   m.def(
       "tetrahedralize",
       [](const SurfaceMesh& surface, double max_radius_edge_ratio, double min_dihedral_deg, double max_volume_mm3,

@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("has_tetgen") = py::bool_(CARDIOTWIN_HAS_TETGEN);
   m.attr("has_cgal") = py::bool_(CARDIOTWIN_HAS_CGAL);
   m.attr("has_torch") = py::bool_(CARDIOTWIN_HAS_TORCH);
+  m.attr("components") = py::str(CARDIOTWIN_COMPONENTS).attr("split")(";");
   cardiotwin::python::bind_errors(m);
   auto core = m.def_submodule("core", "Data types: images, meshes, signals; mesh checks.");
   cardiotwin::python::bind_core(core);
@@ -17,4 +18,6 @@ PYBIND11_MODULE(_core, m) {
   cardiotwin::python::bind_io(io);
   auto mesh = m.def_submodule("mesh", "Meshing: surfaces to tetrahedra (TetGen).");
   cardiotwin::python::bind_mesh(mesh);
+  auto ep = m.def_submodule("ep", "Electrophysiology: ionic models, monodomain solver.");
+  cardiotwin::python::bind_ep(ep);
 }

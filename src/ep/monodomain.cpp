@@ -26,12 +26,17 @@ double seconds_since(Clock::time_point t0) {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::int64_t kBlock = 2048;  // cells per ionic work item (fits L2 with all states)
 
-// Restores the caller's OpenMP thread count when a solver call returns.
+// Threads for a mesh of n nodes: the request, or (0 = automatic) one thread per 20k nodes up to
+// the core count, since fork/join costs outweigh the work on small meshes.
+int effective_threads(int requested, std::int64_t n) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::clamp<std::int64_t>(n / 20000, 1, omp_get_num_procs()));
+}
+
+// Sets the OpenMP thread count for a solver call and restores the caller's when it returns.
 class ThreadScope {
  public:
-  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) {
-    if (n > 0) omp_set_num_threads(n);
-  }
+  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
   ~ThreadScope() { omp_set_num_threads(saved_); }
 
  private:
@@ -44,11 +49,13 @@ struct Monodomain::Impl {
   MonodomainOptions opt;
   TetMesh mesh;  // geometry only (for snapshots and probes)
   std::int64_t n = 0;
-  CsrMatrix A, B;  // A = M + theta dt K', B = M - (1 - theta) dt K'
+  CsrMatrix A, C;  // A = M + theta dt K', C = dt K' (so that A - C = M - (1 - theta) dt K')
+  Eigen::VectorXd delta;  // last diffusion increment, the warm start of the next solve
   CgWorkspace cg;
   std::unique_ptr<IonicModel> model;
-  Eigen::VectorXd vm, vm_old, iion, rhs, stim;
+  Eigen::VectorXd vm, vm_old, iion, rhs;
   std::vector<std::vector<std::int64_t>> stim_nodes;
+  std::vector<std::vector<double>> stim_weight;  // integral of phi_i over the stimulated tets, mm^3
   std::vector<double> stim_dvdt;
   Eigen::VectorXd act, repol;
   std::int64_t steps = 0;  // time = steps * dt
@@ -63,32 +70,41 @@ struct Monodomain::Impl {
 
   double time() const { return static_cast<double>(steps) * opt.dt_ms; }
 
-  void reaction(double t0, double h_total) {
+  void reaction(double h_total) {
     const int sub = opt.ionic_substeps;
     const double h = h_total / sub;
     const double* v = vm.data();
     for (int s = 0; s < sub; ++s) {
-      const double t = t0 + s * h;
-      stim.setZero();
-      for (std::size_t k = 0; k < opt.stimuli.size(); ++k)
-        if (opt.stimuli[k].active(t))
-          for (const auto i : stim_nodes[k]) stim[i] += stim_dvdt[k];
       const std::int64_t blocks = (n + kBlock - 1) / kBlock;
       double* vv = vm.data();
       double* ii = iion.data();
-      const double* ss = stim.data();
 #pragma omp parallel for schedule(static)
       for (std::int64_t b = 0; b < blocks; ++b) {
         const std::int64_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
         model->step(h, v, ii, lo, hi);
-        for (std::int64_t i = lo; i < hi; ++i) vv[i] += h * (ss[i] - ii[i]);
+        for (std::int64_t i = lo; i < hi; ++i) vv[i] -= h * ii[i];
       }
     }
   }
 
-  void diffusion() {
-    B.multiply(vm.data(), rhs.data());
-    timings.cg_iterations += conjugate_gradient(A, rhs.data(), vm.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
+  // Diffusion step from t0, solved for the increment delta = V^{n+1} - V*:
+  //   (M + theta dt K') delta = -dt K' V* + F,
+  // where F holds the active stimuli as volume sources dt * dvdt * integral(phi_i) over the
+  // stimulated tets (ionic current interpolation). The right-hand side is small away from
+  // wavefronts, so the relative tolerance applies to the change, and the previous increment is an
+  // excellent first guess because fronts move much less than a cell per step.
+  void diffusion(double t0) {
+    C.multiply(vm.data(), rhs.data());
+    rhs = -rhs;
+    for (std::size_t k = 0; k < opt.stimuli.size(); ++k)
+      if (opt.stimuli[k].active(t0)) {
+        const double a = opt.dt_ms * stim_dvdt[k];
+        const auto& w = stim_weight[k];
+        const auto& nodes = stim_nodes[k];
+        for (std::size_t q = 0; q < nodes.size(); ++q) rhs[nodes[q]] += a * w[q];
+      }
+    timings.cg_iterations += conjugate_gradient(A, rhs.data(), delta.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
+    vm += delta;
   }
 
   // Activation/repolarisation crossings between vm_old (time t0) and vm (t0 + dt), and blow-up.
@@ -147,19 +163,19 @@ struct Monodomain::Impl {
     vm_old = vm;
     auto c0 = Clock::now();
     if (opt.splitting == "strang") {
-      reaction(t0, 0.5 * dt);
+      reaction(0.5 * dt);
       timings.ionic_s += seconds_since(c0);
       c0 = Clock::now();
-      diffusion();
+      diffusion(t0);
       timings.diffusion_s += seconds_since(c0);
       c0 = Clock::now();
-      reaction(t0 + 0.5 * dt, 0.5 * dt);
+      reaction(0.5 * dt);
       timings.ionic_s += seconds_since(c0);
     } else {
-      reaction(t0, dt);
+      reaction(dt);
       timings.ionic_s += seconds_since(c0);
       c0 = Clock::now();
-      diffusion();
+      diffusion(t0);
       timings.diffusion_s += seconds_since(c0);
     }
     detect(t0);
@@ -174,7 +190,7 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
   options.validate();
   s.opt = std::move(options);
   const MonodomainOptions& o = s.opt;
-  ThreadScope threads(o.threads);
+  ThreadScope threads(effective_threads(o.threads, mesh.num_points()));
   const auto t0 = Clock::now();
   validate_mesh(mesh, "mesh");
   CARDIOTWIN_CHECK(mesh.num_tets() > 0, InvalidInput, "empty mesh", "at least one tet", 0, Where("mesh", "tets"));
@@ -194,10 +210,10 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
   const CsrMatrix M = assemble_mass(mesh, geo, pattern, o.mass == "lumped");
   const double scale = 100.0 / (o.chi_per_mm * o.cm_uf_per_cm2);
   s.A = M;
-  s.B = M;
+  s.C = K;
   for (std::size_t k = 0; k < M.val.size(); ++k) {
     s.A.val[k] += o.theta * o.dt_ms * scale * K.val[k];
-    s.B.val[k] -= (1.0 - o.theta) * o.dt_ms * scale * K.val[k];
+    s.C.val[k] = o.dt_ms * scale * K.val[k];
   }
 
   // Cells.
@@ -225,12 +241,31 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
   s.vm_old = s.vm;
   s.iion = Eigen::VectorXd::Zero(s.n);
   s.rhs = Eigen::VectorXd::Zero(s.n);
-  s.stim = Eigen::VectorXd::Zero(s.n);
+  s.delta = Eigen::VectorXd::Zero(s.n);
   s.act = Eigen::VectorXd::Constant(s.n, kNaN);
   s.repol = Eigen::VectorXd::Constant(s.n, kNaN);
 
+  // Stimuli act on the tets whose four nodes are all selected, so that the stimulated volume is
+  // the region's (not a node layer of half a cell more); a region too small to hold a tet
+  // stimulates the whole control volume of each selected node instead.
   for (const auto& st : o.stimuli) {
-    s.stim_nodes.push_back(st.select_nodes(mesh));
+    std::vector<std::int64_t> nodes = st.select_nodes(mesh);
+    std::vector<std::int64_t> pos(static_cast<std::size_t>(s.n), -1);
+    for (std::size_t q = 0; q < nodes.size(); ++q) pos[static_cast<std::size_t>(nodes[q])] = static_cast<std::int64_t>(q);
+    std::vector<double> inside(nodes.size(), 0.0), touching(nodes.size(), 0.0);
+    for (std::int64_t e = 0; e < mesh.num_tets(); ++e) {
+      int count = 0;
+      for (int a = 0; a < 4; ++a) count += pos[static_cast<std::size_t>(mesh.tets(e, a))] >= 0;
+      for (int a = 0; a < 4; ++a) {
+        const auto q = pos[static_cast<std::size_t>(mesh.tets(e, a))];
+        if (q < 0) continue;
+        touching[static_cast<std::size_t>(q)] += geo.volume[e] / 4;
+        if (count == 4) inside[static_cast<std::size_t>(q)] += geo.volume[e] / 4;
+      }
+    }
+    const bool has_volume = std::any_of(inside.begin(), inside.end(), [](double w) { return w > 0; });
+    s.stim_nodes.push_back(std::move(nodes));
+    s.stim_weight.push_back(has_volume ? inside : touching);
     s.stim_dvdt.push_back(st.dvdt(o.chi_per_mm, o.cm_uf_per_cm2));
   }
   // Probes: nearest node.
@@ -254,13 +289,13 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
 Monodomain::~Monodomain() = default;
 
 void Monodomain::step() {
-  ThreadScope threads(impl_->opt.threads);
+  ThreadScope threads(effective_threads(impl_->opt.threads, impl_->n));
   impl_->step();
 }
 
 void Monodomain::run(double t_end_ms, const ProgressCallback& progress) {
   Impl& s = *impl_;
-  ThreadScope threads(s.opt.threads);
+  ThreadScope threads(effective_threads(s.opt.threads, s.n));
   CARDIOTWIN_CHECK(std::isfinite(t_end_ms), InvalidInput, "bad end time", "a finite time in ms", t_end_ms,
                    Where({}, "t_end_ms"));
   const std::int64_t target = std::llround(t_end_ms / s.opt.dt_ms);
@@ -305,7 +340,7 @@ EPResult Monodomain::result() const {
                 {"num_points", s.n},
                 {"num_tets", s.mesh.num_tets()},
                 {"time_ms", s.time()},
-                {"threads", s.opt.threads > 0 ? s.opt.threads : omp_get_max_threads()},
+                {"threads", effective_threads(s.opt.threads, s.n)},
                 {"timings", s.timings.to_json()},
                 {"units", {{"time", "ms"}, {"vm", "mV"}, {"length", "mm"}}}};
   return r;
@@ -313,7 +348,7 @@ EPResult Monodomain::result() const {
 
 // ---- checkpoints -----------------------------------------------------------------------------
 namespace {
-constexpr char kMagic[8] = {'C', 'T', 'C', 'K', 'P', 'T', '0', '1'};
+constexpr char kMagic[8] = {'C', 'T', 'C', 'K', 'P', 'T', '0', '2'};
 
 void put(std::ostream& os, const void* p, std::size_t bytes) { os.write(static_cast<const char*>(p), bytes); }
 void put_vec(std::ostream& os, const double* p, std::int64_t count) {
@@ -362,6 +397,7 @@ void Monodomain::save_checkpoint(const std::string& path) const {
     put_vec(os, s.vm.data(), s.n);
     put_vec(os, s.act.data(), s.n);
     put_vec(os, s.repol.data(), s.n);
+    put_vec(os, s.delta.data(), s.n);
     put_vec(os, ionic.data(), static_cast<std::int64_t>(ionic.size()));
     put_vec(os, s.probe_t.data(), static_cast<std::int64_t>(s.probe_t.size()));
     put_vec(os, s.probe_v.data(), static_cast<std::int64_t>(s.probe_v.size()));
@@ -375,7 +411,7 @@ void Monodomain::load_checkpoint(const std::string& path) {
   char magic[8];
   rd.get(magic, sizeof(magic));
   CARDIOTWIN_CHECK(std::memcmp(magic, kMagic, sizeof(kMagic)) == 0, FileFormatError, "not a cardiotwin checkpoint",
-                   "magic CTCKPT01", "other bytes", Where(path));
+                   "magic CTCKPT02", "other bytes", Where(path));
   std::int64_t hl = 0;
   rd.get(&hl, sizeof(hl));
   CARDIOTWIN_CHECK(hl > 0 && static_cast<std::size_t>(hl) <= bytes.size() - rd.pos, FileFormatError,
@@ -395,15 +431,17 @@ void Monodomain::load_checkpoint(const std::string& path) {
                    "dt_ms " << s.opt.dt_ms << ", ionic_model " << s.opt.ionic_model,
                    "dt_ms " << header.value("dt_ms", 0.0) << ", ionic_model " << header.value("ionic_model", ""),
                    Where(path, "options"));
-  auto vm = rd.get_vec(), act = rd.get_vec(), repol = rd.get_vec(), ionic = rd.get_vec();
+  auto vm = rd.get_vec(), act = rd.get_vec(), repol = rd.get_vec(), delta = rd.get_vec(), ionic = rd.get_vec();
   auto pt = rd.get_vec(), pv = rd.get_vec();
-  CARDIOTWIN_CHECK(static_cast<std::int64_t>(vm.size()) == s.n && act.size() == vm.size() && repol.size() == vm.size(),
+  CARDIOTWIN_CHECK(static_cast<std::int64_t>(vm.size()) == s.n && act.size() == vm.size() && repol.size() == vm.size() &&
+                       delta.size() == vm.size(),
                    FileFormatError, "corrupt checkpoint", s.n << " values per array", vm.size(), Where(path));
   s.model->restore(ionic);
   s.vm = Eigen::Map<Eigen::VectorXd>(vm.data(), s.n);
   s.vm_old = s.vm;
   s.act = Eigen::Map<Eigen::VectorXd>(act.data(), s.n);
   s.repol = Eigen::Map<Eigen::VectorXd>(repol.data(), s.n);
+  s.delta = Eigen::Map<Eigen::VectorXd>(delta.data(), s.n);
   s.probe_t = std::move(pt);
   s.probe_v = std::move(pv);
   s.steps = header.at("steps").get<std::int64_t>();

@@ -1,0 +1,138 @@
+// Bindings of the electrophysiology module. Options travel as Python dicts (JSON), validated by
+// the C++ parser so that Python and the CLI share one schema. Long runs release the GIL and call
+// the Python progress callback with it held.
+#include <pybind11/eigen.h>
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "bindings.hpp"
+#include "cardiotwin/core/error.hpp"
+#include "cardiotwin/ep/fem.hpp"
+#include "cardiotwin/ep/ionic_model.hpp"
+#include "cardiotwin/ep/monodomain.hpp"
+
+namespace cardiotwin::python {
+namespace {
+
+nlohmann::json to_json(const py::handle& obj) {
+  return obj.is_none() ? nlohmann::json::object() : nlohmann::json::parse(python_to_json(obj));
+}
+py::object from_json(const nlohmann::json& j) { return json_to_python(j.dump()); }
+
+// Runs `fn` without the GIL; `progress` (a Python callable or None) is called with the GIL.
+// A Python exception in the callback (including KeyboardInterrupt) stops the run and is re-raised.
+void run_with_progress(ep::EPSolver& solver, double t_end, const py::object& progress) {
+  std::optional<py::error_already_set> error;
+  ep::ProgressCallback cb;
+  if (!progress.is_none()) {
+    cb = [&](double t, double t_end_ms) {
+      py::gil_scoped_acquire gil;
+      try {
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        const py::object r = progress(t, t_end_ms);
+        return r.is_none() || r.cast<bool>();
+      } catch (py::error_already_set& e) {
+        error.emplace(std::move(e));
+        return false;
+      }
+    };
+  } else {
+    cb = [](double, double) {
+      py::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      return true;
+    };
+  }
+  {
+    py::gil_scoped_release release;
+    solver.run(t_end, cb);
+  }
+  if (error) throw std::move(*error);
+}
+
+}  // namespace
+
+void bind_ep(py::module_& m) {
+  m.def("ionic_model_names", &ep::ionic_model_names, "Names of the registered ionic models.");
+  m.def(
+      "ionic_model_info",
+      [](const std::string& name) {
+        const auto& i = ep::ionic_model_info(name);
+        py::dict d;
+        d["name"] = i.name;
+        d["description"] = i.description;
+        d["cell_types"] = i.cell_types;
+        d["state_names"] = i.state_names;
+        d["parameter_names"] = i.parameter_names;
+        return d;
+      },
+      py::arg("name"), "Description, cell types, states and parameters of an ionic model.");
+  m.def("default_monodomain_options", [] { return from_json(ep::MonodomainOptions().to_json()); },
+        "Every monodomain option with its default value.");
+  m.def("validate_monodomain_options",
+        [](const py::object& o) { return from_json(ep::MonodomainOptions::from_json(to_json(o)).to_json()); },
+        py::arg("options"), "Validate options (raises InvalidInput); returns them with defaults filled in.");
+  m.def("num_threads", &ep::num_threads, "Threads used by parallel loops.");
+  m.def("set_num_threads", &ep::set_num_threads, py::arg("n"), "Set the thread count (0 = all cores).");
+
+  py::class_<ep::EPResult>(m, "EPResult", "Activation, repolarisation, probes and metadata of a tissue simulation.")
+      .def_readonly("activation_ms", &ep::EPResult::activation_ms, "Per-node activation time (NaN: never).")
+      .def_readonly("repolarisation_ms", &ep::EPResult::repolarisation_ms, "Per-node repolarisation time (NaN: none).")
+      .def_property_readonly("apd_ms", &ep::EPResult::apd_ms, "Per-node action potential duration.")
+      .def_readonly("probes", &ep::EPResult::probes, "Vm traces at the probe points (Signals).")
+      .def_readonly("snapshots_pvd", &ep::EPResult::snapshots_pvd, "Path of the Vm .pvd series, or ''.")
+      .def_property_readonly("metadata", [](const ep::EPResult& r) { return from_json(r.metadata); })
+      .def("__repr__", [](const ep::EPResult& r) {
+        const auto& a = r.activation_ms;
+        const auto activated = (a.array() == a.array()).count();
+        std::string s = "<cardiotwin.ep.EPResult " + std::to_string(a.size()) + " nodes, " + std::to_string(activated) +
+                        " activated";
+        if (activated) {
+          double lo = 1e300, hi = -1e300;
+          for (Eigen::Index i = 0; i < a.size(); ++i)
+            if (a[i] == a[i]) lo = std::min(lo, a[i]), hi = std::max(hi, a[i]);
+          s += ", activation " + std::to_string(lo).substr(0, 6) + ".." + std::to_string(hi).substr(0, 6) + " ms";
+        }
+        return s + ">";
+      });
+
+  py::class_<ep::Monodomain>(m, "Monodomain",
+                             "Monodomain P1-FEM solver. `options` is a dict of MonodomainOptions (see "
+                             "default_monodomain_options()); matrices are assembled on construction.")
+      .def(py::init([](const TetMesh& mesh, const py::object& options) {
+             ep::MonodomainOptions o = ep::MonodomainOptions::from_json(to_json(options));
+             py::gil_scoped_release release;
+             return std::make_unique<ep::Monodomain>(mesh, std::move(o));
+           }),
+           py::arg("mesh"), py::arg("options") = py::none())
+      .def(
+          "run",
+          [](ep::Monodomain& s, std::optional<double> t_end, const py::object& progress) {
+            run_with_progress(s, t_end.value_or(s.options().t_end_ms), progress);
+          },
+          py::arg("t_end_ms") = py::none(), py::arg("progress") = py::none(),
+          "Advance to t_end_ms (default: options['t_end_ms']). progress(t, t_end) is called about every 1%; "
+          "returning False stops early.")
+      .def("step", &ep::Monodomain::step, py::call_guard<py::gil_scoped_release>(), "One time step.")
+      .def_property_readonly("time_ms", &ep::Monodomain::time_ms)
+      .def_property_readonly(
+          "vm", [](const ep::Monodomain& s) -> const Eigen::VectorXd& { return s.vm(); },
+          py::return_value_policy::reference_internal, "Current Vm per node (read-only view, mV).")
+      .def("set_vm", &ep::Monodomain::set_vm, py::arg("vm"), "Replace Vm (one value per node).")
+      .def("result", &ep::Monodomain::result)
+      .def_property_readonly("options", [](const ep::Monodomain& s) { return from_json(s.options().to_json()); })
+      .def_property_readonly("timings", [](const ep::Monodomain& s) { return from_json(s.timings().to_json()); })
+      .def_property_readonly("stimulus_nodes", &ep::Monodomain::stimulus_nodes)
+      .def("save_checkpoint", &ep::Monodomain::save_checkpoint, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>(), "Write the whole state atomically.")
+      .def("load_checkpoint", &ep::Monodomain::load_checkpoint, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>(), "Continue from a checkpoint (bit-identical).")
+      .def("__repr__", [](const ep::Monodomain& s) {
+        return "<cardiotwin.ep.Monodomain " + std::to_string(s.vm().size()) + " nodes, t = " +
+               std::to_string(s.time_ms()) + " ms, model " + s.options().ionic_model + ">";
+      });
+}
+
+}  // namespace cardiotwin::python
