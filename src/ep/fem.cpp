@@ -194,8 +194,10 @@ CsrMatrix assemble_mass(const TetMesh& mesh, const TetGeometry& geo, const CsrMa
   return M;
 }
 
-int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double rel_tol, int max_iter,
-                       CgWorkspace& ws) {
+namespace {
+template <class Value>
+int pcg(const CsrMatrix& A, const Value* val, const double* b, double* x, double rel_tol, int max_iter,
+        CgWorkspace& ws) {
   const std::int32_t n = A.n;
   if (ws.inv_diag.size() != n) {
     ws.inv_diag = A.diagonal().cwiseInverse();
@@ -225,7 +227,7 @@ int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double re
 #pragma omp for schedule(static)
     for (std::int32_t i = 0; i < n; ++i) {
       double s = 0;
-      for (std::int32_t k = A.row[i]; k < A.row[i + 1]; ++k) s += A.val[k] * x[A.col[k]];
+      for (std::int32_t k = A.row[i]; k < A.row[i + 1]; ++k) s += static_cast<double>(val[k]) * x[A.col[k]];
       r[i] = b[i] - s;
       z[i] = dinv[i] * r[i];
       p[i] = z[i];
@@ -260,7 +262,7 @@ int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double re
 #pragma omp for schedule(static)
       for (std::int32_t i = 0; i < n; ++i) {
         double s = 0;
-        for (std::int32_t k = A.row[i]; k < A.row[i + 1]; ++k) s += A.val[k] * p[A.col[k]];
+        for (std::int32_t k = A.row[i]; k < A.row[i + 1]; ++k) s += static_cast<double>(val[k]) * p[A.col[k]];
         q[i] = s;
         s_pq += p[i] * s;
       }
@@ -299,6 +301,17 @@ int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double re
                    "relative residual <= " << rel_tol << " within " << max_iter << " iterations",
                    "relative residual " << std::sqrt(rr / bnorm2), Where({}, "linear_solver"));
   return max_iter;
+}
+
+}  // namespace
+
+int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double rel_tol, int max_iter,
+                       CgWorkspace& ws) {
+  if (ws.single_precision_matrix) {
+    if (ws.val32.size() != A.val.size()) ws.val32.assign(A.val.begin(), A.val.end());
+    return pcg(A, ws.val32.data(), b, x, rel_tol, max_iter, ws);
+  }
+  return pcg(A, A.val.data(), b, x, rel_tol, max_iter, ws);
 }
 
 }  // namespace cardiotwin::ep

@@ -236,12 +236,23 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
     std::fill(types.begin(), types.end(), static_cast<std::uint8_t>(it - info.cell_types.begin()));
   }
   s.model->init(s.n, types);
+  for (const auto& [param, field] : o.ionic_parameter_fields) {
+    const auto it = mesh.point_data.find(field);
+    CARDIOTWIN_CHECK(it != mesh.point_data.end() && it->second.cols() == 1, InvalidInput,
+                     "ionic parameter field missing", "a scalar point field '" << field << "' for " << param,
+                     "none", Where("mesh", "point_data"));
+    const Eigen::VectorXd col = it->second.col(0);
+    CARDIOTWIN_CHECK(col.allFinite(), InvalidInput, "bad ionic parameter field", "finite values", "NaN or Inf",
+                     Where("mesh", field));
+    s.model->set_parameter(param, std::vector<double>(col.data(), col.data() + col.size()));
+  }
   s.vm.resize(s.n);
   for (std::int64_t i = 0; i < s.n; ++i) s.vm[i] = s.model->initial_vm(types[static_cast<std::size_t>(i)]);
   s.vm_old = s.vm;
   s.iion = Eigen::VectorXd::Zero(s.n);
   s.rhs = Eigen::VectorXd::Zero(s.n);
   s.delta = Eigen::VectorXd::Zero(s.n);
+  s.cg.single_precision_matrix = o.single_precision_matrix;
   s.act = Eigen::VectorXd::Constant(s.n, kNaN);
   s.repol = Eigen::VectorXd::Constant(s.n, kNaN);
 

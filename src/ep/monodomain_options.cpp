@@ -55,6 +55,7 @@ nlohmann::json MonodomainOptions::to_json() const {
                       {"ionic_options", ionic_options},
                       {"cell_type", cell_type},
                       {"cell_type_field", cell_type_field},
+                      {"ionic_parameter_fields", ionic_parameter_fields},
                       {"ionic_substeps", ionic_substeps},
                       {"chi_per_mm", chi_per_mm},
                       {"cm_uf_per_cm2", cm_uf_per_cm2},
@@ -64,6 +65,7 @@ nlohmann::json MonodomainOptions::to_json() const {
                       {"theta", theta},
                       {"cg_tolerance", cg_tolerance},
                       {"cg_max_iterations", cg_max_iterations},
+                      {"single_precision_matrix", single_precision_matrix},
                       {"threads", threads},
                       {"activation_threshold_mv", activation_threshold_mv},
                       {"repolarisation_threshold_mv", repolarisation_threshold_mv},
@@ -94,6 +96,7 @@ MonodomainOptions MonodomainOptions::from_json(const nlohmann::json& j) {
   if (const auto* io = r.raw("ionic_options")) o.ionic_options = *io;
   r.get("cell_type", o.cell_type);
   r.get("cell_type_field", o.cell_type_field);
+  r.get("ionic_parameter_fields", o.ionic_parameter_fields);
   r.get("ionic_substeps", o.ionic_substeps);
   r.get("chi_per_mm", o.chi_per_mm);
   r.get("cm_uf_per_cm2", o.cm_uf_per_cm2);
@@ -120,6 +123,7 @@ MonodomainOptions MonodomainOptions::from_json(const nlohmann::json& j) {
   r.get("theta", o.theta);
   r.get("cg_tolerance", o.cg_tolerance);
   r.get("cg_max_iterations", o.cg_max_iterations);
+  r.get("single_precision_matrix", o.single_precision_matrix);
   r.get("threads", o.threads);
   if (const auto* st = r.raw("stimuli")) {
     CARDIOTWIN_CHECK(st->is_array(), InvalidInput, "bad stimuli", "a list of stimulus objects", st->type_name(),

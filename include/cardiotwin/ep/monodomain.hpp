@@ -47,6 +47,9 @@ struct MonodomainOptions {
   nlohmann::json ionic_options = nlohmann::json::object();  ///< parameters passed to the model
   std::string cell_type = "epi";             ///< cell type of every node, unless `cell_type_field` is set
   std::string cell_type_field;               ///< name of a point field holding cell type codes per node
+  /// Ionic parameters that vary per node: parameter name -> name of a scalar point field of the
+  /// mesh (e.g. {"g_Ks": "gks"} from a transmural coordinate). Applied after `ionic_options`.
+  std::map<std::string, std::string> ionic_parameter_fields;
   int ionic_substeps = 1;                    ///< ionic sub-steps per reaction step
   double chi_per_mm = 140;                   ///< surface-to-volume ratio (1/mm)
   double cm_uf_per_cm2 = 1.0;                ///< membrane capacitance (uF/cm^2)
@@ -57,6 +60,7 @@ struct MonodomainOptions {
   double theta = 0.5;                        ///< 0.5 Crank-Nicolson, 1 backward Euler
   double cg_tolerance = 1e-5;                ///< residual of the diffusion solve relative to its right-hand side (the change of Vm)
   int cg_max_iterations = 500;
+  bool single_precision_matrix = true;       ///< float32 system matrix in CG (vectors float64)
   int threads = 0;                           ///< 0 = automatic (1 per 20k nodes, up to the core count)
   std::vector<Stimulus> stimuli;
   double activation_threshold_mv = 0;        ///< first upward crossing = activation time
