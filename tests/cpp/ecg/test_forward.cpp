@@ -1,0 +1,202 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+
+#include "cardiotwin/core/error.hpp"
+#include "cardiotwin/ecg/electrodes.hpp"
+#include "cardiotwin/ecg/forward.hpp"
+#include "cardiotwin/ecg/leads.hpp"
+#include "cardiotwin/mesh/procedural.hpp"
+
+using namespace cardiotwin;
+using namespace cardiotwin::ecg;
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Degree-5 seven-point rule on triangles (Dunavant), on 4^levels sub-triangles: an independent
+// check of the closed form.
+double brute_force_triangle(const Eigen::Vector3d& a, const Eigen::Vector3d& b, const Eigen::Vector3d& c,
+                            const Eigen::Vector3d& p, int levels) {
+  if (levels > 0) {
+    const Eigen::Vector3d ab = 0.5 * (a + b), bc = 0.5 * (b + c), ca = 0.5 * (c + a);
+    return brute_force_triangle(a, ab, ca, p, levels - 1) + brute_force_triangle(ab, b, bc, p, levels - 1) +
+           brute_force_triangle(ca, bc, c, p, levels - 1) + brute_force_triangle(ab, bc, ca, p, levels - 1);
+  }
+  const double area = 0.5 * (b - a).cross(c - a).norm();
+  const double w0 = 0.225, w1 = 0.132394152788506, w2 = 0.125939180544827;
+  const double a1 = 0.059715871789770, b1 = 0.470142064105115, a2 = 0.797426985353087, b2 = 0.101286507323456;
+  auto f = [&](double l0, double l1, double l2) { return 1.0 / (l0 * a + l1 * b + l2 * c - p).norm(); };
+  const double s = w0 * f(1.0 / 3, 1.0 / 3, 1.0 / 3) + w1 * (f(a1, b1, b1) + f(b1, a1, b1) + f(b1, b1, a1)) +
+                   w2 * (f(a2, b2, b2) + f(b2, a2, b2) + f(b2, b2, a2));
+  return area * s;
+}
+
+// Gauss-Legendre on [0, 1], 8 points.
+const double kGx[8] = {0.019855071751231856, 0.10166676129318664, 0.2372337950418355, 0.4082826787521751,
+                       0.5917173212478249,   0.7627662049581645,  0.8983332387068134, 0.9801449282487681};
+const double kGw[8] = {0.050614268145188129, 0.11119051722668724, 0.15685332293894364, 0.18134189168918099,
+                       0.18134189168918099,  0.15685332293894364, 0.11119051722668724, 0.050614268145188129};
+
+// Potential (times 4 pi sigma_b) of a cube [-h, h]^3 with uniform dipole density m (per mm^3): the
+// bound surface charge m . n on its faces, integrated by tensor Gauss rules on panels.
+double cube_potential(double h, const Eigen::Vector3d& m, const Eigen::Vector3d& x, int panels) {
+  double phi = 0;
+  for (int axis = 0; axis < 3; ++axis)
+    for (int side : {-1, 1}) {
+      const int u = (axis + 1) % 3, v = (axis + 2) % 3;
+      const double charge = m[axis] * side;
+      const double ph = 2 * h / panels;
+      double integral = 0;
+      for (int i = 0; i < panels; ++i)
+        for (int j = 0; j < panels; ++j)
+          for (int qi = 0; qi < 8; ++qi)
+            for (int qj = 0; qj < 8; ++qj) {
+              Eigen::Vector3d y;
+              y[axis] = side * h;
+              y[u] = -h + (i + kGx[qi]) * ph;
+              y[v] = -h + (j + kGx[qj]) * ph;
+              integral += kGw[qi] * kGw[qj] * ph * ph / (y - x).norm();
+            }
+      phi += charge * integral;
+    }
+  return phi;
+}
+
+TetMesh centred_cube(double side, double dx) {
+  TetMesh m = mesh::box_mesh(Eigen::Vector3d::Constant(side), dx);
+  m.points.rowwise() -= Eigen::RowVector3d::Constant(side / 2);
+  return m;
+}
+
+Electrodes one_electrode(const Eigen::Vector3d& x, const std::string& name = "E") {
+  Electrodes e;
+  e.names = {name};
+  e.positions = x.transpose();
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("closed-form 1/r integral over triangles matches quadrature", "[ecg][forward]") {
+  const Eigen::Vector3d a(0.3, -0.2, 0.1), b(2.1, 0.4, -0.3), c(0.7, 1.8, 0.5);
+  const Eigen::Vector3d centre = (a + b + c) / 3, n = (b - a).cross(c - a).normalized();
+  const std::vector<Eigen::Vector3d> points = {
+      centre + 0.5 * n,                        // above the inside
+      centre - 1.3 * n,                        // below the inside
+      a + 1.5 * (a - centre),                  // in the plane, outside
+      0.5 * (a + b) + 0.4 * n,                 // above an edge
+      b + 2.0 * (b - a) + 0.3 * n,             // on the extension of an edge line, off the plane
+      b + 2.0 * (b - a),                       // on the extension of an edge line, in the plane
+      centre + Eigen::Vector3d(40, -30, 25),   // far away
+  };
+  for (const auto& p : points) {
+    const double exact = triangle_inverse_distance_integral(a, b, c, p);
+    const double quad = brute_force_triangle(a, b, c, p, 5);
+    CHECK(exact == Approx(quad).epsilon(1e-7));
+    // Independent of the vertex order.
+    CHECK(triangle_inverse_distance_integral(c, b, a, p) == Approx(exact).epsilon(1e-12));
+  }
+  // Far field: area / distance.
+  const Eigen::Vector3d far = centre + Eigen::Vector3d(1e4, 0, 0);
+  CHECK(triangle_inverse_distance_integral(a, b, c, far) ==
+        Approx(0.5 * (b - a).cross(c - a).norm() / (far - centre).norm()).epsilon(1e-6));
+}
+
+TEST_CASE("pseudo-ECG of a uniformly polarised cube equals the analytic potential", "[ecg][forward]") {
+  // Vm linear in a cube: grad Vm = g everywhere, so the impressed dipole density is -sigma_i g,
+  // and the potential is that of the bound charges on the faces (near) and of a point dipole
+  // (far). Vm has a constant offset, which must not matter.
+  const double side = 10, h = side / 2;
+  const TetMesh cube = centred_cube(side, 1.0);  // fibres along x, sheets y, normals z
+  const Eigen::Vector3d g(1.0, -2.0, 0.5);       // mV/mm
+  Eigen::VectorXd vm = (cube.points * g).array() - 80.0;
+  PseudoEcgOptions opt;
+  opt.sigma_i = Eigen::Vector3d(0.17, 0.019, 0.04);
+  opt.sigma_bath = 0.2;
+  const Eigen::Vector3d m = -(opt.sigma_i.asDiagonal() * g);  // dipole density (S/m mV/mm)
+  const double V = side * side * side;
+
+  SECTION("near the surface: bound surface charge, exact integration") {
+    opt.near_field_factor = 1e9;  // every tet exact
+    const std::vector<Eigen::Vector3d> xs = {{h + 1.0, 0.3, -0.7}, {-h - 2.0, h + 0.5, 1.0}, {0.4, 0.2, h + 0.25}};
+    Electrodes e;
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+      e.names.push_back("E" + std::to_string(k));
+      e.positions.conservativeResize(static_cast<Eigen::Index>(k + 1), 3);
+      e.positions.row(static_cast<Eigen::Index>(k)) = xs[k].transpose();
+    }
+    const ElectrodeWeights w = pseudo_ecg_weights(cube, e, opt);
+    const Eigen::VectorXd phi = w.potentials(vm);
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+      const double exact = cube_potential(h, m, xs[k], 16) / (4 * kPi * opt.sigma_bath);
+      CHECK(phi[static_cast<Eigen::Index>(k)] == Approx(exact).epsilon(1e-6));
+    }
+    // A uniform Vm gives zero.
+    CHECK(w.potentials(Eigen::VectorXd::Constant(vm.size(), -85.0)).cwiseAbs().maxCoeff() < 1e-12);
+  }
+
+  SECTION("far away: point dipole, default (mixed) integration") {
+    std::mt19937 rng(7);
+    std::normal_distribution<double> normal;
+    for (double R : {60.0, 150.0}) {
+      for (int k = 0; k < 4; ++k) {
+        const Eigen::Vector3d dir = Eigen::Vector3d(normal(rng), normal(rng), normal(rng)).normalized();
+        const Eigen::Vector3d x = R * dir;
+        const double dipole = V * m.dot(x) / (4 * kPi * opt.sigma_bath * R * R * R);
+        const double scale = V * m.norm() / (4 * kPi * opt.sigma_bath * R * R);
+        const double phi = pseudo_ecg_weights(cube, one_electrode(x), opt).potentials(vm)[0];
+        // Cube: no quadrupole, so the multipole error is O((side / R)^4); the centroid rule adds O((h / R)^2).
+        CHECK(std::abs(phi - dipole) < 2e-3 * scale);
+      }
+    }
+  }
+}
+
+TEST_CASE("mixed integration converges to exact as the near field grows", "[ecg][forward]") {
+  const TetMesh cube = centred_cube(8, 1.0);
+  const Eigen::VectorXd vm = (cube.points.col(0).array() * 2.0 + cube.points.col(2).array()).matrix();
+  const Electrodes e = one_electrode(Eigen::Vector3d(9, 3, -2));
+  PseudoEcgOptions opt;
+  opt.near_field_factor = 1e9;
+  const double exact = pseudo_ecg_weights(cube, e, opt).potentials(vm)[0];
+  double last = 1e300;
+  for (double f : {0.0, 3.0, 10.0}) {
+    opt.near_field_factor = f;
+    const double err = std::abs(pseudo_ecg_weights(cube, e, opt).potentials(vm)[0] - exact);
+    CHECK(err <= last);
+    last = err;
+  }
+  CHECK(last < 2e-3 * std::abs(exact));
+}
+
+TEST_CASE("electrodes inside the heart and bad options are clear errors", "[ecg][forward]") {
+  const TetMesh cube = centred_cube(4, 1.0);
+  Electrodes e;
+  e.names = {"V1", "V2"};
+  e.positions.resize(2, 3);
+  e.positions << 10, 0, 0, 0.3, -0.2, 0.1;
+  CHECK_THROWS_AS(pseudo_ecg_weights(cube, e), InvalidInput);
+  CHECK_THROWS_WITH(pseudo_ecg_weights(cube, e), Catch::Contains("inside the heart") && Catch::Contains("'V2'"));
+  // On the surface is inside too; within min_distance_mm as well.
+  e.positions.row(1) << 2.0, 0.5, 0.5;
+  CHECK_THROWS_WITH(pseudo_ecg_weights(cube, e), Catch::Contains("'V2'"));
+  e.positions.row(1) << 2.5, 0.5, 0.5;
+  CHECK_NOTHROW(pseudo_ecg_weights(cube, e));
+  PseudoEcgOptions opt;
+  opt.min_distance_mm = 1.0;
+  CHECK_THROWS_WITH(pseudo_ecg_weights(cube, e, opt), Catch::Contains("'V2'"));
+  opt.min_distance_mm = 0.0;
+  opt.sigma_bath = 0;
+  CHECK_THROWS_WITH(pseudo_ecg_weights(cube, e, opt), Catch::Contains("sigma_bath"));
+  CHECK_THROWS_WITH(PseudoEcgOptions::from_json({{"sigma_bth", 0.2}}), Catch::Contains("unknown option"));
+  const PseudoEcgOptions back = PseudoEcgOptions::from_json({{"sigma_i", {0.2, 0.1, 0.1}}, {"region_sigma_i", {{"2", {0.3, 0.1, 0.1}}}}});
+  CHECK(back.region_sigma_i.at(2)[0] == 0.3);
+  CHECK(PseudoEcgOptions::from_json(back.to_json()).to_json() == back.to_json());
+  // Vm of the wrong size.
+  const ElectrodeWeights w = pseudo_ecg_weights(cube, e);
+  CHECK_THROWS_WITH(w.potentials(Eigen::VectorXd::Zero(3)), Catch::Contains("one per heart node"));
+  CHECK_THROWS_WITH(w.apply(Eigen::VectorXd::LinSpaced(3, 0, 2), Field::Zero(2, cube.num_points())),
+                    Catch::Contains("mismatched time axis"));
+}
