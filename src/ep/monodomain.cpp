@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <Eigen/SparseCholesky>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -52,6 +54,7 @@ struct Monodomain::Impl {
   CsrMatrix A, C;  // A = M + theta dt K', C = dt K' (so that A - C = M - (1 - theta) dt K')
   Eigen::VectorXd delta;  // last diffusion increment, the warm start of the next solve
   CgWorkspace cg;
+  std::unique_ptr<Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>>> ldlt;  // linear_solver "cholesky"
   std::unique_ptr<IonicModel> model;
   Eigen::VectorXd vm, vm_old, iion, rhs;
   std::vector<std::vector<std::int64_t>> stim_nodes;
@@ -103,7 +106,12 @@ struct Monodomain::Impl {
         const auto& nodes = stim_nodes[k];
         for (std::size_t q = 0; q < nodes.size(); ++q) rhs[nodes[q]] += a * w[q];
       }
-    timings.cg_iterations += conjugate_gradient(A, rhs.data(), delta.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
+    if (ldlt) {
+      delta = ldlt->solve(rhs);
+    } else {
+      timings.cg_iterations +=
+          conjugate_gradient(A, rhs.data(), delta.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
+    }
     vm += delta;
   }
 
@@ -253,6 +261,12 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
   s.rhs = Eigen::VectorXd::Zero(s.n);
   s.delta = Eigen::VectorXd::Zero(s.n);
   s.cg.single_precision_matrix = o.single_precision_matrix;
+  if (o.linear_solver == "cholesky") {
+    const Eigen::SparseMatrix<double> As = s.A.eigen();
+    s.ldlt = std::make_unique<Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>>>(As);
+    CARDIOTWIN_CHECK(s.ldlt->info() == Eigen::Success, SolverDiverged, "sparse factorisation failed",
+                     "a symmetric positive definite system matrix", "factorisation error", Where({}, "linear_solver"));
+  }
   s.act = Eigen::VectorXd::Constant(s.n, kNaN);
   s.repol = Eigen::VectorXd::Constant(s.n, kNaN);
 

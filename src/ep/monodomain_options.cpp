@@ -65,6 +65,7 @@ nlohmann::json MonodomainOptions::to_json() const {
                       {"theta", theta},
                       {"cg_tolerance", cg_tolerance},
                       {"cg_max_iterations", cg_max_iterations},
+                      {"linear_solver", linear_solver},
                       {"single_precision_matrix", single_precision_matrix},
                       {"threads", threads},
                       {"activation_threshold_mv", activation_threshold_mv},
@@ -123,6 +124,7 @@ MonodomainOptions MonodomainOptions::from_json(const nlohmann::json& j) {
   r.get("theta", o.theta);
   r.get("cg_tolerance", o.cg_tolerance);
   r.get("cg_max_iterations", o.cg_max_iterations);
+  r.get("linear_solver", o.linear_solver);
   r.get("single_precision_matrix", o.single_precision_matrix);
   r.get("threads", o.threads);
   if (const auto* st = r.raw("stimuli")) {
@@ -179,6 +181,7 @@ void MonodomainOptions::validate() const {
                    "output_dir set when snapshot_every_ms > 0", "no output_dir", Where({}, "monodomain.output_dir"));
   check_choice(mass, {"consistent", "lumped"}, "monodomain.mass");
   check_choice(splitting, {"godunov", "strang"}, "monodomain.splitting");
+  check_choice(linear_solver, {"cg", "cholesky"}, "monodomain.linear_solver");
   const auto& info = ionic_model_info(ionic_model);  // throws listing the models
   if (cell_type_field.empty()) check_choice(cell_type, info.cell_types, "monodomain.cell_type");
 }

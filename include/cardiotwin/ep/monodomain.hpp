@@ -58,8 +58,12 @@ struct MonodomainOptions {
   std::string mass = "consistent";           ///< "consistent" or "lumped"
   std::string splitting = "godunov";         ///< "godunov" or "strang"
   double theta = 0.5;                        ///< 0.5 Crank-Nicolson, 1 backward Euler
-  double cg_tolerance = 1e-5;                ///< residual of the diffusion solve relative to its right-hand side (the change of Vm)
+  double cg_tolerance = 1e-4;                ///< residual of the diffusion solve relative to its right-hand side (the change of Vm)
   int cg_max_iterations = 500;
+  /// "cg" (warm-started Jacobi PCG, threaded) or "cholesky" (sparse LDL^T factorised once, then two
+  /// triangular solves per step; single-threaded, memory grows fast with mesh size). CG is the
+  /// default because it measured faster on every slab of the Niederer benchmark (docs/ep.md).
+  std::string linear_solver = "cg";
   bool single_precision_matrix = true;       ///< float32 system matrix in CG (vectors float64)
   int threads = 0;                           ///< 0 = automatic (1 per 20k nodes, up to the core count)
   std::vector<Stimulus> stimuli;
