@@ -7,7 +7,7 @@ if(CARDIOTWIN_WITH_TETGEN AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/tetgen.cpp)
 endif()
 if(CARDIOTWIN_WITH_CGAL AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/cgal.cpp)
   cardiotwin_add_library(mesh_cgal SOURCES src/mesh/cgal.cpp
-    PUBLIC_DEPS cardiotwin::core PRIVATE_DEPS CGAL::CGAL)
+    PUBLIC_DEPS cardiotwin::core cardiotwin::mesh PRIVATE_DEPS CGAL::CGAL)
 endif()
 if(CARDIOTWIN_WITH_TORCH AND EXISTS ${PROJECT_SOURCE_DIR}/src/segment/torch.cpp)
   cardiotwin_add_library(segment SOURCES src/segment/torch.cpp
