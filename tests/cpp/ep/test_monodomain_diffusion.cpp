@@ -140,3 +140,43 @@ TEST_CASE("options round-trip through JSON", "[ep][monodomain]") {
   CHECK(hm.sigma_t == Approx(0.0176062).epsilon(1e-5));
   CHECK(hm.sigma_n == Approx(0.0176062).epsilon(1e-5));
 }
+
+TEST_CASE("ionic parameters and cell types vary per node through point fields", "[ep][monodomain]") {
+  TetMesh m = mesh::box_mesh(Eigen::Vector3d(4, 1, 1), 0.5);
+  // A strong leak towards a resting potential that varies along x: Vm relaxes to (nearly) it.
+  Field e_rest(m.num_points(), 1);
+  for (std::int64_t i = 0; i < m.num_points(); ++i) e_rest(i, 0) = -90.0 + 5.0 * m.points(i, 0);
+  m.point_data["erest"] = e_rest;
+  MonodomainOptions o = MonodomainOptions::from_json({{"ionic_model", "passive"},
+                                                      {"cell_type", "default"},
+                                                      {"ionic_options", {{"g_leak", 2.0}}},
+                                                      {"ionic_parameter_fields", {{"E_rest", "erest"}}}});
+  Monodomain s(m, o);
+  s.run(20.0);
+  const Eigen::VectorXd target = e_rest.col(0);
+  CHECK((s.vm() - target).cwiseAbs().maxCoeff() < 2.0);   // diffusion smooths a little
+  CHECK(s.vm().maxCoeff() - s.vm().minCoeff() > 15.0);    // the gradient is kept
+  o.ionic_parameter_fields = {{"E_rest", "missing"}};
+  CHECK_THROWS_WITH(Monodomain(m, o), Catch::Contains("'missing'"));
+
+  // TP06 cell types from a field: M cells repolarise later than epicardial cells.
+  TetMesh slab = mesh::box_mesh(Eigen::Vector3d(4, 0.5, 0.5), 0.5);
+  Field types(slab.num_points(), 1);
+  for (std::int64_t i = 0; i < slab.num_points(); ++i) types(i, 0) = slab.points(i, 0) < 2.0 ? 0 : 2;  // epi | mcell
+  slab.point_data["celltype"] = types;
+  MonodomainOptions t = MonodomainOptions::from_json(
+      {{"ionic_model", "tp06"},
+       {"cell_type_field", "celltype"},
+       {"dt_ms", 0.05},
+       {"conductivity", {{"sigma_l", 0.001}, {"sigma_t", 0.001}}},  // weak coupling keeps the APDs apart
+       {"stimuli", nlohmann::json::array({{{"shape", "region"}, {"region", 1}, {"duration_ms", 1.0},
+                                            {"strength", 60}, {"unit", "mV/ms"}}})}});
+  Monodomain tissue(slab, t);
+  tissue.run(450.0);
+  const Eigen::VectorXd apd = tissue.result().apd_ms();
+  CHECK(apd[0] > 250.0);
+  CHECK(apd[slab.num_points() - 1] > apd[0] + 40.0);
+  types(3, 0) = 7;
+  slab.point_data["celltype"] = types;
+  CHECK_THROWS_WITH(Monodomain(slab, t), Catch::Contains("cell type code") && Catch::Contains("element 3"));
+}
