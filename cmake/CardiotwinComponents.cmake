@@ -3,7 +3,7 @@
 # types. A component is declared here once its sources exist.
 if(CARDIOTWIN_WITH_TETGEN AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/tetgen.cpp)
   cardiotwin_add_library(mesh_tetgen SOURCES src/mesh/tetgen.cpp
-    PUBLIC_DEPS cardiotwin::core PRIVATE_DEPS TetGen::TetGen)
+    PUBLIC_DEPS cardiotwin::core cardiotwin::mesh PRIVATE_DEPS TetGen::TetGen)
 endif()
 if(CARDIOTWIN_WITH_CGAL AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/cgal.cpp)
   cardiotwin_add_library(mesh_cgal SOURCES src/mesh/cgal.cpp

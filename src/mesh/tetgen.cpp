@@ -2,7 +2,10 @@
 
 #include <tetgen.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -48,7 +51,10 @@ std::string tetgen_switches(const TetgenOptions& o) {
   return s.str();
 }
 
-TetMesh tetrahedralize(const SurfaceMesh& surface, const TetgenOptions& options) {
+namespace {
+// The mesh and TetGen's boundary faces with their input-facet markers (TetGen's numbering).
+TetMesh run_tetgen(const SurfaceMesh& surface, const TetgenOptions& options,
+                   std::vector<std::pair<std::array<Index, 3>, Index>>* faces) {
   validate_mesh(surface, "surface");
   CARDIOTWIN_CHECK(surface.num_triangles() >= 4, InvalidInput, "surface too small to enclose a volume",
                    "at least 4 triangles", surface.num_triangles(), Where({}, "triangles"));
@@ -109,8 +115,54 @@ TetMesh tetrahedralize(const SurfaceMesh& surface, const TetgenOptions& options)
     for (int a = 0; a < 4; ++a) mesh.tets(t, a) = out.tetrahedronlist[t * out.numberofcorners + a];
   mesh.region = Tags::Ones(mesh.num_tets());
   fix_orientation(mesh);
+  if (faces)
+    for (int f = 0; f < out.numberoftrifaces; ++f) {
+      std::array<Index, 3> n = {out.trifacelist[3 * f], out.trifacelist[3 * f + 1], out.trifacelist[3 * f + 2]};
+      std::sort(n.begin(), n.end());
+      faces->push_back({n, out.trifacemarkerlist ? out.trifacemarkerlist[f] : 0});
+    }
+  return mesh;
+}
+}  // namespace
+
+TetMesh tetrahedralize(const SurfaceMesh& surface, const TetgenOptions& options) {
+  TetMesh mesh = run_tetgen(surface, options, nullptr);
   remove_unused_points(mesh);
   return mesh;
+}
+
+TaggedMesh tetrahedralize_tagged(const SurfaceMesh& surface, const TetgenOptions& options) {
+  std::vector<std::pair<std::array<Index, 3>, Index>> faces;
+  TaggedMesh out;
+  out.mesh = run_tetgen(surface, options, &faces);
+  // Tags by sorted node triple, then renumber nodes (point field "_tetgen_id" follows them).
+  std::map<std::array<Index, 3>, Index> tag_of;
+  for (const auto& [n, tag] : faces) tag_of[n] = tag;
+  out.surface = boundary_surface(out.mesh);
+  std::int64_t untagged = 0;
+  for (std::int64_t f = 0; f < out.surface.num_triangles(); ++f) {
+    std::array<Index, 3> n = {out.surface.triangles(f, 0), out.surface.triangles(f, 1), out.surface.triangles(f, 2)};
+    std::sort(n.begin(), n.end());
+    const auto it = tag_of.find(n);
+    if (it == tag_of.end()) ++untagged;
+    out.surface.tags[f] = it == tag_of.end() ? 0 : it->second;
+  }
+  CARDIOTWIN_CHECK(untagged == 0, InvalidInput, "TetGen boundary faces do not match the mesh boundary",
+                   "every boundary face reported by TetGen", untagged << " faces without a TetGen face",
+                   Where({}, "surface"));
+  Field id(out.mesh.num_points(), 1);
+  for (std::int64_t p = 0; p < out.mesh.num_points(); ++p) id(p, 0) = double(p);
+  out.mesh.point_data["_tetgen_id"] = id;
+  if (remove_unused_points(out.mesh) > 0) {
+    std::vector<Index> new_id(static_cast<std::size_t>(out.surface.num_points()), -1);
+    const Field& kept = out.mesh.point_data.at("_tetgen_id");
+    for (std::int64_t p = 0; p < kept.rows(); ++p) new_id[static_cast<std::size_t>(kept(p, 0))] = static_cast<Index>(p);
+    for (std::int64_t f = 0; f < out.surface.num_triangles(); ++f)
+      for (int a = 0; a < 3; ++a) out.surface.triangles(f, a) = new_id[out.surface.triangles(f, a)];
+    out.surface.points = out.mesh.points;
+  }
+  out.mesh.point_data.erase("_tetgen_id");
+  return out;
 }
 
 }  // namespace cardiotwin::mesh

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cardiotwin/core/mesh.hpp"
+#include "cardiotwin/mesh/surface.hpp"
 
 namespace cardiotwin::mesh {
 
@@ -33,6 +34,11 @@ struct TetgenOptions {
 /// The surface may be refined so that the size and quality bounds hold; every tet gets region 1. Throws `InvalidInput` for an invalid, open or self-intersecting
 /// surface, with TetGen's diagnosis.
 TetMesh tetrahedralize(const SurfaceMesh& surface, const TetgenOptions& options = {});
+
+/// Like `tetrahedralize`, and also the boundary of the result (`TaggedMesh::surface`, in the
+/// mesh's node numbering, outward oriented) with each face tagged as the input face it lies on
+/// (faces split by Steiner points keep their tag). An input surface without tags gives tags 0.
+TaggedMesh tetrahedralize_tagged(const SurfaceMesh& surface, const TetgenOptions& options = {});
 
 /// The TetGen switch string `options` maps to (for logs and reproducibility).
 std::string tetgen_switches(const TetgenOptions& options);

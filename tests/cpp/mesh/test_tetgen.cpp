@@ -5,6 +5,9 @@
 #include "cardiotwin/core/error.hpp"
 
 #if CARDIOTWIN_HAS_MESH_TETGEN
+#include "../test_util.hpp"
+#include "cardiotwin/io/vtk.hpp"
+#include "cardiotwin/mesh/quality.hpp"
 #include "cardiotwin/mesh/tetgen.hpp"
 
 using namespace cardiotwin;
@@ -50,5 +53,48 @@ TEST_CASE("TetGen reports surfaces it cannot mesh and bad options clearly", "[me
                     Catch::Contains("unknown TetGen option") && Catch::Contains("max_volume_mm3"));
   const auto round = mesh::TetgenOptions::from_json(tight.to_json());
   CHECK(round.max_radius_edge_ratio == 0.5);
+}
+TEST_CASE("TetGen keeps the input face tags on the boundary", "[mesh][tetgen]") {
+  mesh::TetgenOptions opt;
+  opt.max_volume_mm3 = 0.05;
+  const mesh::TaggedMesh t = mesh::tetrahedralize_tagged(box(2, 1, 1.5), opt);
+  CHECK(check_mesh(t.mesh).ok());
+  REQUIRE(t.surface.num_points() == t.mesh.num_points());
+  const auto check = mesh::check_surface_tags(t.surface, {1, 2, 3, 4, 5, 6});
+  CHECK(check.ok());
+  CHECK(check.tags.at(1).area_mm2 == Approx(2.0));    // z = 0
+  CHECK(check.tags.at(3).area_mm2 == Approx(3.0));    // y = 0
+  CHECK(check.tags.at(5).area_mm2 == Approx(1.5));    // x = 2
+  CHECK(mesh::check_manifold(mesh::extract_faces(t.surface)).signed_volume_mm3 == Approx(3.0));
+}
+
+TEST_CASE("Rodero LV surface to a TetGen mesh of the enclosed volume, tags kept", "[mesh][tetgen][real]") {
+  const std::string path = test::test_data("rodero/rodero01_lv_surface.vtp");
+  if (!test::exists(path)) {
+    WARN("skipped: " << path << " is absent");
+    return;
+  }
+  SurfaceMesh s = io::read_vtp(path, "surface-id");
+  // The file's faces are not consistently oriented (9971 edges are used twice in one direction);
+  // the README's 187.1 mL comes from that. Consistently oriented it encloses 163.3 mL, which an
+  // orientation-free ray-parity count on a 0.5 mm grid confirms (163.29 mL).
+  CHECK(mesh::check_manifold(s).inconsistent_edges > 0);
+  SurfaceMesh oriented = s;
+  mesh::orient_outward(oriented);
+  const mesh::ManifoldCheck mc = mesh::check_manifold(oriented);
+  CHECK(mc.inconsistent_edges == 0);
+  CHECK(mc.boundary_edges == 0);
+  CHECK(mc.non_manifold_edges == 2);
+  CHECK(mc.signed_volume_mm3 == Approx(163.3e3).epsilon(0.001));
+  mesh::TetgenOptions opt;
+  opt.max_radius_edge_ratio = 0;  // no refinement: fast, exact volume (quality runs are in the benchmark)
+  const mesh::TaggedMesh t = mesh::tetrahedralize_tagged(s, opt);
+  CHECK(check_mesh(t.mesh).ok());
+  CHECK(mesh::quality_report(t.mesh).total_volume_mm3 == Approx(mc.signed_volume_mm3).epsilon(1e-6));
+  const auto tags = mesh::check_surface_tags(t.surface, {1, 2, 3, 4});
+  CHECK(tags.tags.at(1).faces == 35339);
+  CHECK(tags.tags.at(2).faces == 63265);
+  CHECK(tags.tags.at(3).faces == 839);
+  CHECK(tags.tags.at(4).faces == 881);
 }
 #endif
