@@ -6,7 +6,9 @@
 #include "cardiotwin/ecg/electrodes.hpp"
 #include "cardiotwin/ecg/forward.hpp"
 #include "cardiotwin/ecg/leads.hpp"
+#include "cardiotwin/io/vtk.hpp"
 #include "cardiotwin/mesh/procedural.hpp"
+#include "../test_util.hpp"
 
 using namespace cardiotwin;
 using namespace cardiotwin::ecg;
@@ -199,4 +201,34 @@ TEST_CASE("electrodes inside the heart and bad options are clear errors", "[ecg]
   CHECK_THROWS_WITH(w.potentials(Eigen::VectorXd::Zero(3)), Catch::Contains("one per heart node"));
   CHECK_THROWS_WITH(w.apply(Eigen::VectorXd::LinSpaced(3, 0, 2), Field::Zero(2, cube.num_points())),
                     Catch::Contains("mismatched time axis"));
+}
+
+TEST_CASE("ECG from a series of Vm snapshots (.pvd of .vtu, as the monodomain writes)", "[ecg][forward]") {
+  const TetMesh cube = centred_cube(6, 1.0);
+  const ElectrodeWeights w = pseudo_ecg_weights(cube, one_electrode(Eigen::Vector3d(30, 5, -4), "V1"));
+  test::TempDir dir;
+  std::vector<io::PvdEntry> entries;
+  Field frames(5, cube.num_points());
+  for (int k = 0; k < 5; ++k) {
+    TetMesh m = cube;
+    const Eigen::VectorXd vm = (cube.points.col(0).array() * (k + 1.0) - 80.0).matrix();
+    frames.row(k) = vm.transpose();
+    m.point_data["Vm"] = vm;
+    const std::string name = "vm_" + std::to_string(k) + ".vtu";
+    io::write_vtu(dir.file(name), m);
+    entries.push_back({2.0 * k, name, 0});
+  }
+  io::write_pvd(dir.file("vm.pvd"), entries);
+  const Signals s = apply_to_pvd(w, dir.file("vm.pvd"));
+  const Signals ref = w.apply(Eigen::VectorXd::LinSpaced(5, 0, 8), frames);
+  CHECK(s.names == std::vector<std::string>{"V1"});
+  CHECK((s.time_ms - ref.time_ms).norm() == 0);
+  CHECK((s.values - ref.values).cwiseAbs().maxCoeff() < 1e-12 * ref.values.cwiseAbs().maxCoeff());
+  // A snapshot of another mesh, or without Vm, is an error naming the file.
+  TetMesh other = centred_cube(6, 2.0);
+  other.point_data["Vm"] = Eigen::VectorXd::Zero(other.num_points());
+  io::write_vtu(dir.file("vm_2.vtu"), other);
+  CHECK_THROWS_WITH(apply_to_pvd(w, dir.file("vm.pvd")), Catch::Contains("vm_2.vtu") && Catch::Contains("points"));
+  io::write_vtu(dir.file("vm_2.vtu"), cube);
+  CHECK_THROWS_WITH(apply_to_pvd(w, dir.file("vm.pvd")), Catch::Contains("no Vm"));
 }
