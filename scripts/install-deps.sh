@@ -28,5 +28,5 @@ fi
 # when a stage needs it, it is pinned to torch==2.13.0.
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.11" "cmake>=3.20" ninja \
-  numpy pytest nibabel meshio pydicom matplotlib
+  numpy pytest nibabel meshio pydicom matplotlib tqdm
 echo "[deps] ready: $VENV"

@@ -1,9 +1,9 @@
 """Type stubs for the compiled module ``cardiotwin._core`` (pybind11), written by hand.
 
-The module has three submodules, ``core`` (data types), ``io`` (file formats) and ``mesh``
-(meshing). A single stub file cannot declare submodules, so each is written here as a class
-used as a namespace: ``_core.core.Image`` is the class ``Image`` nested in ``class core``, and
-the functions of ``io`` and ``mesh`` are static methods. The errors live in ``_core`` itself.
+The module has four submodules, ``core`` (data types), ``io`` (file formats), ``mesh``
+(meshing) and ``ep`` (electrophysiology). A single stub file cannot declare submodules, so each
+is written here as a class used as a namespace: ``_core.core.Image`` is the class ``Image``
+nested in ``class core``, and the functions of ``io``, ``mesh`` and ``ep`` are static methods. The errors live in ``_core`` itself.
 
 Array layouts: points ``(N, 3)`` float64 in mm, tetrahedra ``(M, 4)`` int32, triangles
 ``(K, 3)`` int32, tags ``(M,)`` int32, directions ``(M, 3)`` float64 (``(0, 3)`` when absent),
@@ -13,7 +13,7 @@ Image voxels are indexed ``[i, j, k]`` with i fastest (Fortran order), like niba
 ``img.dataobj``; the world frame is NIfTI's RAS+, in mm. Paths are ``str``.
 """
 
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
@@ -416,3 +416,111 @@ class mesh:
     ) -> core.TetMesh:
         """Fill a closed surface with tetrahedra (region 1); raises `MissingComponent` without
         TetGen."""
+
+# ---- cardiotwin._core.ep ---------------------------------------------------------------------
+
+class ep:
+    """Electrophysiology: ionic models, the monodomain solver, single-cell pacing.
+
+    Options travel as dicts (JSON) validated by C++: unknown keys or bad values raise
+    `InvalidInput` naming the key and listing the valid choices.
+    """
+
+    @staticmethod
+    def ionic_model_names() -> list[str]:
+        """Registered ionic models, e.g. ``["aliev_panfilov", "mitchell_schaeffer", "passive",
+        "tp06"]``."""
+    @staticmethod
+    def ionic_model_info(name: str) -> dict[str, Any]:
+        """``{"name", "description", "cell_types", "state_names", "parameter_names"}``; an
+        unknown name raises `InvalidInput` listing the models."""
+    @staticmethod
+    def default_monodomain_options() -> dict[str, Any]:
+        """Every monodomain option with its default (dt_ms, t_end_ms, ionic_model, stimuli, ...)."""
+    @staticmethod
+    def validate_monodomain_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validate `options` (raises `InvalidInput`); returns them with defaults filled in."""
+    @staticmethod
+    def default_pacing_protocol() -> dict[str, Any]:
+        """Every single-cell pacing protocol option with its default."""
+    @staticmethod
+    def simulate_single_cell(
+        model_name: str,
+        protocol: Mapping[str, Any] | None = None,
+        ionic_options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Pace one cell: ``{"trace": Signals ("Vm" in mV against ms), "beats": [{"beat",
+        "stim_time_ms", "resting_vm_mv", "peak_vm_mv", "dvdt_max_mv_per_ms",
+        "activation_time_ms", "apd50_ms", "apd90_ms"}, ...], "final_vm_mv": float,
+        "final_state": (S,) float64}``."""
+    @staticmethod
+    def num_threads() -> int:
+        """Threads used by parallel loops."""
+    @staticmethod
+    def set_num_threads(n: int) -> None:
+        """Set the thread count (0 = all cores)."""
+
+    class EPResult:
+        """Activation, repolarisation, probes and metadata of a tissue simulation."""
+
+        @property
+        def activation_ms(self) -> _ArrayF64:
+            """``(N,)`` first upward crossing of the activation threshold (ms); NaN: never."""
+        @property
+        def repolarisation_ms(self) -> _ArrayF64:
+            """``(N,)`` first downward crossing of the repolarisation threshold after
+            activation (ms); NaN: none."""
+        @property
+        def apd_ms(self) -> _ArrayF64:
+            """``(N,)`` repolarisation - activation (ms), a copy."""
+        @property
+        def probes(self) -> core.Signals:
+            """Vm (mV) at the probe points, channels ``probe0``, ``probe1``, ...; metadata
+            ``{"nodes": [...]}`` (the nearest node of each point)."""
+        @property
+        def snapshots_pvd(self) -> str:
+            """Path of the Vm snapshot series (``.pvd``), or ``""``."""
+        @property
+        def metadata(self) -> dict[str, Any]:
+            """``{"model", "num_points", "num_tets", "options", "threads", "time_ms", "timings",
+            "units"}``."""
+
+    class Monodomain:
+        """Monodomain P1-FEM solver; the matrices are assembled on construction."""
+
+        def __init__(self, mesh: core.TetMesh, options: Mapping[str, Any] | None = None) -> None:
+            """`options`: see ``default_monodomain_options()``; raises `InvalidInput`."""
+        def run(
+            self,
+            t_end_ms: float | None = None,
+            progress: Callable[[float, float], bool | None] | None = None,
+        ) -> None:
+            """Advance to `t_end_ms` (default ``options["t_end_ms"]``) without the GIL.
+            ``progress(t, t_end)`` is called about every 1 %; returning False stops early; an
+            exception it raises (KeyboardInterrupt included) stops the run and propagates.
+            Raises `SolverDiverged` (naming time and node) when Vm blows up."""
+        def step(self) -> None:
+            """One time step of ``dt_ms``."""
+        @property
+        def time_ms(self) -> float: ...
+        @property
+        def vm(self) -> _ArrayF64:
+            """``(N,)`` current Vm in mV (read-only view)."""
+        def set_vm(self, vm: npt.ArrayLike) -> None:
+            """Replace Vm (one value per node, mV)."""
+        def result(self) -> ep.EPResult: ...
+        @property
+        def options(self) -> dict[str, Any]:
+            """The options in use, defaults filled in."""
+        @property
+        def timings(self) -> dict[str, float]:
+            """``{"assembly_s", "ionic_s", "diffusion_s", "output_s", "steps", "cg_iterations",
+            "cg_iterations_per_step"}``."""
+        @property
+        def stimulus_nodes(self) -> list[list[int]]:
+            """Nodes stimulated by each stimulus, in ``options["stimuli"]`` order."""
+        def save_checkpoint(self, path: str) -> None:
+            """Write the whole state atomically."""
+        def load_checkpoint(self, path: str) -> None:
+            """Continue from a checkpoint of a solver with the same mesh and options
+            (bit-identical for the same thread count)."""

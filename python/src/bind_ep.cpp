@@ -3,6 +3,7 @@
 // the Python progress callback with it held.
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <optional>
@@ -12,6 +13,7 @@
 #include "cardiotwin/ep/fem.hpp"
 #include "cardiotwin/ep/ionic_model.hpp"
 #include "cardiotwin/ep/monodomain.hpp"
+#include "cardiotwin/ep/single_cell.hpp"
 
 namespace cardiotwin::python {
 namespace {
@@ -74,6 +76,29 @@ void bind_ep(py::module_& m) {
   m.def("validate_monodomain_options",
         [](const py::object& o) { return from_json(ep::MonodomainOptions::from_json(to_json(o)).to_json()); },
         py::arg("options"), "Validate options (raises InvalidInput); returns them with defaults filled in.");
+  m.def("default_pacing_protocol", [] { return from_json(ep::PacingProtocol().to_json()); },
+        "Every single-cell pacing protocol option with its default value.");
+  m.def(
+      "simulate_single_cell",
+      [](const std::string& model_name, const py::object& protocol, const py::object& ionic_options) {
+        const ep::PacingProtocol p = ep::PacingProtocol::from_json(to_json(protocol));
+        const std::unique_ptr<ep::IonicModel> model = ep::make_ionic_model(model_name, to_json(ionic_options));
+        ep::SingleCellResult r;
+        {
+          py::gil_scoped_release release;
+          r = ep::simulate_single_cell(*model, p);
+        }
+        py::dict d;
+        d["trace"] = py::cast(std::move(r.trace));
+        d["beats"] = from_json(r.measures_to_json());
+        d["final_vm_mv"] = r.final_vm_mv;
+        d["final_state"] = py::array_t<double>(static_cast<py::ssize_t>(r.final_state.size()), r.final_state.data());
+        return d;
+      },
+      py::arg("model_name"), py::arg("protocol") = py::none(), py::arg("ionic_options") = py::none(),
+      "Pace one cell of ionic model `model_name` with `protocol` (a dict, see default_pacing_protocol()); "
+      "`ionic_options` are model parameters. Returns {'trace': Signals (Vm in mV, ms), 'beats': [per-beat "
+      "measures], 'final_vm_mv': float, 'final_state': array}.");
   m.def("num_threads", &ep::num_threads, "Threads used by parallel loops.");
   m.def("set_num_threads", &ep::set_num_threads, py::arg("n"), "Set the thread count (0 = all cores).");
 
