@@ -6,6 +6,7 @@
 //   $ ./mesh_io out
 //   slab: 1331 points, 6000 tets, volume 1000.000 mm^3, ok
 //   wrote out/slab.vtu and out/slab.{pts,elem,lon}; read back 6000 tets, max |dx| 0 mm
+#include <cardiotwin/core/error.hpp>
 #include <cardiotwin/core/mesh.hpp>
 #include <cardiotwin/io/opencarp.hpp>
 #include <cardiotwin/io/vtk.hpp>
