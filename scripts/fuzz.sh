@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-120}"
-command -v clang++ >/dev/null || { echo "clang++ not found: apt-get install clang libclang-rt-14-dev" >&2; exit 2; }
+# clang, its sanitizer runtimes and its OpenMP runtime (the ep module uses OpenMP).
+for p in clang libclang-rt-14-dev libomp-14-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo";
+    $SUDO apt-get install -y -qq "$p" >/dev/null || { echo "cannot install $p" >&2; exit 2; }; }
+done
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCARDIOTWIN_BUILD_FUZZERS=ON \
   -DCARDIOTWIN_BUILD_TESTS=OFF -DCARDIOTWIN_WITH_CGAL=OFF -DCARDIOTWIN_WITH_TETGEN=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
