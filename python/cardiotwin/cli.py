@@ -22,6 +22,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, Callable
 
+from . import _ecg_cli
+
 EXIT_USAGE = 2
 
 
@@ -309,6 +311,7 @@ def _add_simulate(subparsers: argparse._SubParsersAction) -> None:
 #: Subcommand registrars, in the order `--help` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_convert,
                                                                  _add_simulate]
+COMMANDS += [_ecg_cli.add_ecg, _ecg_cli.add_ecg_features]
 
 
 def build_parser() -> argparse.ArgumentParser:

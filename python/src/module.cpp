@@ -4,6 +4,10 @@
 
 namespace py = pybind11;
 
+namespace cardiotwin::python {
+void bind_ecg(py::module_& m);  // bind_ecg.cpp
+}
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "cardiotwin compiled core (C++). Use the `cardiotwin` package rather than this module.";
   m.attr("__version__") = CARDIOTWIN_VERSION;
@@ -20,4 +24,6 @@ PYBIND11_MODULE(_core, m) {
   cardiotwin::python::bind_mesh(mesh);
   auto ep = m.def_submodule("ep", "Electrophysiology: ionic models, monodomain solver.");
   cardiotwin::python::bind_ep(ep);
+  auto ecg = m.def_submodule("ecg", "ECG: forward models, electrodes, 12 leads, WFDB/CSV files, filters, features.");
+  cardiotwin::python::bind_ecg(ecg);
 }
