@@ -1,7 +1,7 @@
 """Type stubs for the compiled module ``cardiotwin._core`` (pybind11), written by hand.
 
-The module has four submodules, ``core`` (data types), ``io`` (file formats), ``mesh``
-(meshing) and ``ep`` (electrophysiology). A single stub file cannot declare submodules, so each
+The module has submodules ``core`` (data types), ``io`` (file formats), ``mesh``
+(meshing), ``anatomy`` (coordinates and fibres) and ``ep`` (electrophysiology). A single stub file cannot declare submodules, so each
 is written here as a class used as a namespace: ``_core.core.Image`` is the class ``Image``
 nested in ``class core``, and the functions of ``io``, ``mesh`` and ``ep`` are static methods. The errors live in ``_core`` itself.
 
@@ -396,7 +396,48 @@ class io:
 # ---- cardiotwin._core.mesh -------------------------------------------------------------------
 
 class mesh:
-    """Meshing: procedural meshes; surfaces to tetrahedra (TetGen component)."""
+    """Meshing: procedural shapes, label maps (CGAL) and surfaces (TetGen) to tetrahedra, surface
+    tags, quality. Options travel as dicts validated by C++ (unknown keys raise `InvalidInput`)."""
+
+    UNTAGGED: int
+    LV_ENDO: int
+    RV_ENDO: int
+    EPI: int
+    BASE: int
+
+    class TaggedMesh:
+        """A tet mesh and its tagged boundary surface in the mesh's node numbering."""
+
+        mesh: core.TetMesh
+        surface: core.SurfaceMesh
+        def __init__(self, mesh: core.TetMesh, surface: core.SurfaceMesh) -> None: ...
+
+    class QualityReport:
+        """Element count, dihedral angles (deg), radius-edge ratios, volumes (mm^3)."""
+
+        num_points: int
+        num_tets: int
+        inverted: int
+        degenerate: int
+        min_dihedral_deg: float
+        max_dihedral_deg: float
+        mean_dihedral_deg: float
+        max_radius_edge_ratio: float
+        mean_radius_edge_ratio: float
+        mean_edge_mm: float
+        total_volume_mm3: float
+        region_volume_mm3: dict[int, float]
+        def to_dict(self) -> dict[str, Any]: ...
+
+    class LabelMeshResult:
+        """Result of `mesh_label_map` (only with CGAL)."""
+
+        mesh: core.TetMesh
+        prepared: core.LabelMap
+        quality: mesh.QualityReport
+        warnings: list[str]
+        labels: list[int]
+        def to_dict(self) -> dict[str, Any]: ...
 
     @staticmethod
     def box_mesh(size: _Vec3, dx: float) -> core.TetMesh:
@@ -405,7 +446,64 @@ class mesh:
     @staticmethod
     def niederer_slab(dx: float) -> core.TetMesh:
         """The 20 x 7 x 3 mm slab of the Niederer et al. 2011 benchmark at spacing `dx` mm."""
-
+    @staticmethod
+    def surface_tag_name(tag: int) -> str: ...
+    @staticmethod
+    def surface_tag_from_name(name: str) -> int: ...
+    @staticmethod
+    def boundary_surface(mesh: core.TetMesh, region_interfaces: bool = False) -> core.SurfaceMesh: ...
+    @staticmethod
+    def extract_faces(surface: core.SurfaceMesh, tags: Sequence[int] = ()) -> core.SurfaceMesh: ...
+    @staticmethod
+    def face_normals(surface: core.SurfaceMesh) -> _ArrayF64: ...
+    @staticmethod
+    def face_areas(surface: core.SurfaceMesh) -> _ArrayF64: ...
+    @staticmethod
+    def tag_from_labels(surface: core.SurfaceMesh, labels: core.LabelMap, label_to_tag: Mapping[int, int],
+                        default_tag: int = 3, meshed_labels: Sequence[int] = (),
+                        max_distance_mm: float = 0.0) -> dict[int, int]: ...
+    @staticmethod
+    def tag_cap(surface: core.SurfaceMesh, direction: _Vec3, max_angle_deg: float = 30.0, depth_mm: float = 1.0,
+                tag: int = 4) -> int: ...
+    @staticmethod
+    def merge_small_patches(surface: core.SurfaceMesh, min_fraction: float = 0.1) -> int: ...
+    @staticmethod
+    def check_surface_tags(surface: core.SurfaceMesh, expected: Sequence[int]) -> dict[str, Any]: ...
+    @staticmethod
+    def check_manifold(surface: core.SurfaceMesh) -> dict[str, Any]: ...
+    @staticmethod
+    def orient_outward(surface: core.SurfaceMesh) -> int: ...
+    @staticmethod
+    def printable_surface(mesh: core.TetMesh, region: int = -1) -> core.SurfaceMesh: ...
+    @staticmethod
+    def quality_report(mesh: core.TetMesh) -> mesh.QualityReport: ...
+    @staticmethod
+    def ellipsoidal_lv(options: Mapping[str, Any] | None = None) -> mesh.TaggedMesh: ...
+    @staticmethod
+    def ellipsoidal_lv_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    @staticmethod
+    def ellipsoidal_lv_volumes(options: Mapping[str, Any] | None = None) -> tuple[float, float]: ...
+    @staticmethod
+    def biventricular_label_map(options: Mapping[str, Any] | None = None) -> core.LabelMap: ...
+    @staticmethod
+    def biventricular_mesh(options: Mapping[str, Any] | None = None, size_mm: float = 1.0) -> mesh.TaggedMesh: ...
+    @staticmethod
+    def label_volumes_mm3(labels: core.LabelMap) -> dict[int, float]: ...
+    @staticmethod
+    def crop_to_labels(labels: core.LabelMap, wanted: Sequence[int] = (), margin: int = 2) -> core.LabelMap: ...
+    @staticmethod
+    def interpolate_slices(labels: core.LabelMap, max_anisotropy: float = 2.0,
+                           target_spacing_mm: float = 0.0) -> tuple[core.LabelMap, dict[str, Any]]: ...
+    @staticmethod
+    def remove_islands(labels: core.LabelMap, wanted: Sequence[int], min_fraction: float = 0.05) -> list[dict[str, Any]]: ...
+    @staticmethod
+    def grow_wall(labels: core.LabelMap, source_label: int, thickness_mm: float, new_label: int,
+                  into: Sequence[int] = (0,)) -> int: ...
+    @staticmethod
+    def mesh_label_map(labels: core.LabelMap, options: Mapping[str, Any] | None = None) -> mesh.LabelMeshResult:
+        """Label map to tet mesh with CGAL Mesh_3; raises `MissingComponent` without CGAL."""
+    @staticmethod
+    def label_mesh_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
     @staticmethod
     def tetrahedralize(
         surface: core.SurfaceMesh,
@@ -416,6 +514,58 @@ class mesh:
     ) -> core.TetMesh:
         """Fill a closed surface with tetrahedra (region 1); raises `MissingComponent` without
         TetGen."""
+    @staticmethod
+    def tetrahedralize_tagged(
+        surface: core.SurfaceMesh,
+        max_radius_edge_ratio: float = 1.4,
+        min_dihedral_deg: float = 0.0,
+        max_volume_mm3: float = 0.0,
+        extra_switches: str = "",
+    ) -> mesh.TaggedMesh:
+        """Like `tetrahedralize`, plus the boundary surface carrying the input face tags."""
+
+# ---- cardiotwin._core.anatomy ----------------------------------------------------------------
+
+class anatomy:
+    """Anatomy: Laplace solves, ventricular coordinates, rule-based fibres."""
+
+    class VentricularCoordinates:
+        """Node fields (read-only views) and the long-axis frame."""
+
+        transmural: _ArrayF64
+        apicobasal: _ArrayF64
+        rotational: _ArrayF64
+        phi_lv: _ArrayF64
+        phi_rv: _ArrayF64
+        lv_rv: _ArrayF64
+        ventricle: _ArrayF64
+        apex: _ArrayF64
+        base_centre: _ArrayF64
+        long_axis: _ArrayF64
+        has_rv: bool
+        iterations: int
+        def add_to(self, mesh: core.TetMesh) -> None: ...
+        @staticmethod
+        def from_point_data(mesh: core.TetMesh) -> anatomy.VentricularCoordinates: ...
+
+    @staticmethod
+    def ventricular_coordinates(mesh: core.TetMesh, surface: core.SurfaceMesh,
+                                options: Mapping[str, Any] | None = None) -> anatomy.VentricularCoordinates: ...
+    @staticmethod
+    def coordinate_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    @staticmethod
+    def compute_fibres(mesh: core.TetMesh, coordinates: anatomy.VentricularCoordinates,
+                       options: Mapping[str, Any] | None = None) -> dict[str, _ArrayF64]: ...
+    @staticmethod
+    def assign_fibres(mesh: core.TetMesh, coordinates: anatomy.VentricularCoordinates,
+                      options: Mapping[str, Any] | None = None) -> None: ...
+    @staticmethod
+    def fibre_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    @staticmethod
+    def helix_angle_deg(fibre: _Vec3, longitudinal: _Vec3, transmural: _Vec3) -> float: ...
+    @staticmethod
+    def solve_laplace(mesh: core.TetMesh, nodes: Sequence[int], values: Sequence[float],
+                      rel_tol: float = 1e-9) -> _ArrayF64: ...
 
 # ---- cardiotwin._core.ep ---------------------------------------------------------------------
 

@@ -308,9 +308,11 @@ def _add_simulate(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_simulate)
 
 
+from ._mesh_cli import _add_fibres, _add_mesh  # noqa: E402 - the meshing stage's subcommands
+
 #: Subcommand registrars, in the order `--help` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_convert,
-                                                                 _add_simulate]
+                                                                 _add_simulate, _add_mesh, _add_fibres]
 COMMANDS += [_ecg_cli.add_ecg, _ecg_cli.add_ecg_features]
 
 

@@ -17,6 +17,7 @@ void bind_errors(py::module_& m);
 void bind_core(py::module_& m);
 void bind_io(py::module_& m);
 void bind_mesh(py::module_& m);
+void bind_anatomy(py::module_& m);
 void bind_ep(py::module_& m);
 
 /// Convert between nlohmann::json and Python objects through the json module (metadata is small).

@@ -20,8 +20,10 @@ PYBIND11_MODULE(_core, m) {
   cardiotwin::python::bind_core(core);
   auto io = m.def_submodule("io", "File formats: NIfTI, VTK XML, openCARP, STL.");
   cardiotwin::python::bind_io(io);
-  auto mesh = m.def_submodule("mesh", "Meshing: surfaces to tetrahedra (TetGen).");
+  auto mesh = m.def_submodule("mesh", "Meshing: procedural shapes, label maps (CGAL) and surfaces (TetGen) to tetrahedra, surface tags, quality.");
   cardiotwin::python::bind_mesh(mesh);
+  auto anatomy = m.def_submodule("anatomy", "Anatomy: Laplace solves, ventricular coordinates, rule-based fibres.");
+  cardiotwin::python::bind_anatomy(anatomy);
   auto ep = m.def_submodule("ep", "Electrophysiology: ionic models, monodomain solver.");
   cardiotwin::python::bind_ep(ep);
   auto ecg = m.def_submodule("ecg", "ECG: forward models, electrodes, 12 leads, WFDB/CSV files, filters, features.");

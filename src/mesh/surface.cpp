@@ -509,6 +509,81 @@ std::int64_t orient_outward(SurfaceMesh& s) {
   return flipped;
 }
 
+ComponentRemoval remove_small_components(TetMesh& mesh, double min_fraction) {
+  CARDIOTWIN_CHECK(min_fraction >= 0 && min_fraction <= 1, InvalidInput, "bad component threshold",
+                   "a fraction in [0, 1]", min_fraction, Where({}, "min_fraction"));
+  const std::int64_t m = mesh.num_tets();
+  std::vector<std::int64_t> parent(static_cast<std::size_t>(m));
+  std::iota(parent.begin(), parent.end(), 0);
+  auto find = [&](std::int64_t a) {
+    while (parent[a] != a) a = parent[a] = parent[parent[a]];
+    return a;
+  };
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::array<Index, 3>, std::int64_t>>> faces;
+  faces.reserve(static_cast<std::size_t>(m) * 2);
+  for (std::int64_t t = 0; t < m; ++t)
+    for (int f = 0; f < 4; ++f) {
+      std::array<Index, 3> n{};
+      for (int a = 0, k = 0; a < 4; ++a)
+        if (a != f) n[k++] = mesh.tets(t, a);
+      std::sort(n.begin(), n.end());
+      const std::uint64_t h = (static_cast<std::uint64_t>(n[0]) * 73856093u) ^ (static_cast<std::uint64_t>(n[1]) * 19349663u) ^
+                              (static_cast<std::uint64_t>(n[2]) * 83492791u);
+      auto& bucket = faces[h];
+      bool found = false;
+      for (const auto& [other, u] : bucket)
+        if (other == n) {
+          parent[find(t)] = find(u);
+          found = true;
+          break;
+        }
+      if (!found) bucket.push_back({n, t});
+    }
+  const Eigen::VectorXd vol = tet_volumes(mesh);
+  std::unordered_map<std::int64_t, double> piece;
+  for (std::int64_t t = 0; t < m; ++t) piece[find(t)] += std::abs(vol[t]);
+  ComponentRemoval r;
+  r.components = static_cast<std::int64_t>(piece.size());
+  double largest = 0;
+  for (const auto& [root, v] : piece) largest = std::max(largest, v);
+  std::vector<std::int64_t> keep;
+  for (std::int64_t t = 0; t < m; ++t) {
+    if (piece[find(t)] >= min_fraction * largest) keep.push_back(t);
+    else {
+      ++r.removed_tets;
+      r.removed_volume_mm3 += std::abs(vol[t]);
+    }
+  }
+  for (const auto& [root, v] : piece)
+    if (v < min_fraction * largest) ++r.removed_components;
+  if (r.removed_tets == 0) return r;
+  TetMesh out;
+  out.points = mesh.points;
+  out.point_data = mesh.point_data;
+  out.tets.resize(static_cast<std::int64_t>(keep.size()), 4);
+  if (mesh.region.size()) out.region.resize(static_cast<std::int64_t>(keep.size()));
+  auto take = [&](const Directions& d, Directions& o) {
+    if (!d.rows()) return;
+    o.resize(static_cast<std::int64_t>(keep.size()), 3);
+    for (std::size_t i = 0; i < keep.size(); ++i) o.row(static_cast<std::int64_t>(i)) = d.row(keep[i]);
+  };
+  for (std::size_t i = 0; i < keep.size(); ++i) {
+    out.tets.row(static_cast<std::int64_t>(i)) = mesh.tets.row(keep[i]);
+    if (mesh.region.size()) out.region[static_cast<std::int64_t>(i)] = mesh.region[keep[i]];
+  }
+  take(mesh.fibre, out.fibre);
+  take(mesh.sheet, out.sheet);
+  take(mesh.normal, out.normal);
+  for (const auto& [name, f] : mesh.cell_data) {
+    Field g(static_cast<std::int64_t>(keep.size()), f.cols());
+    for (std::size_t i = 0; i < keep.size(); ++i) g.row(static_cast<std::int64_t>(i)) = f.row(keep[i]);
+    out.cell_data[name] = std::move(g);
+  }
+  remove_unused_points(out);
+  mesh = std::move(out);
+  return r;
+}
+
 SurfaceMesh printable_surface(const TetMesh& mesh, int region) {
   validate_mesh(mesh, "mesh");
   SurfaceMesh s;

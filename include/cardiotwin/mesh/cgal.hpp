@@ -59,6 +59,11 @@ struct LabelMeshOptions {
   int wall_source_label = 0;
   int wall_label = 0;
   double wall_thickness_mm = 3.0;
+  /// Refine until the boundary surface is a manifold (no edge or vertex where the surface
+  /// touches itself), as STL export needs: "on", "off", or "auto" = on when a single label is
+  /// meshed. With several labels Mesh_3's manifold criterion does not terminate where three
+  /// labels meet, so "auto" leaves it off there.
+  std::string manifold = "auto";
   /// Sliver removal after refinement (time limits in s, 0 = none). Exudation works on tets whose
   /// smallest dihedral angle is below `exude_sliver_bound_deg`; 0 means every tet, which on
   /// Debian's CGAL 5.5 takes ~10x the refinement time for ~1 deg more mean angle.

@@ -125,6 +125,17 @@ ManifoldCheck check_manifold(const SurfaceMesh& surface);
 /// faces as needed; non-manifold edges are not used to propagate. Returns the number of faces flipped.
 std::int64_t orient_outward(SurfaceMesh& surface);
 
+/// What `remove_small_components` removed.
+struct ComponentRemoval {
+  std::int64_t components = 0;          ///< face-connected pieces of the mesh before
+  std::int64_t removed_components = 0;
+  std::int64_t removed_tets = 0;
+  double removed_volume_mm3 = 0;
+};
+/// Drop the face-connected pieces of `mesh` whose volume is below `min_fraction` times the volume
+/// of the largest piece (tiny fragments a mesher may leave at thin spots), then unused points.
+ComponentRemoval remove_small_components(TetMesh& mesh, double min_fraction = 0.05);
+
 /// Boundary surfaces for 3-D printing: the whole mesh (`region` < 0) or one region, compacted,
 /// checked with `check_manifold`; throws `InvalidInput` when not watertight.
 SurfaceMesh printable_surface(const TetMesh& mesh, int region = -1);
