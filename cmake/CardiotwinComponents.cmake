@@ -8,6 +8,15 @@ endif()
 if(CARDIOTWIN_WITH_CGAL AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/cgal.cpp)
   cardiotwin_add_library(mesh_cgal SOURCES src/mesh/cgal.cpp
     PUBLIC_DEPS cardiotwin::core cardiotwin::mesh PRIVATE_DEPS CGAL::CGAL)
+  # Optional TBB: CGAL's parallel Mesh_3 (LabelMeshOptions::parallel; sequential stays the default).
+  find_package(TBB QUIET CONFIG)
+  if(TBB_FOUND)
+    target_compile_definitions(cardiotwin_mesh_cgal PRIVATE CGAL_LINKED_WITH_TBB NOMINMAX)
+    target_link_libraries(cardiotwin_mesh_cgal PRIVATE TBB::tbb TBB::tbbmalloc)
+    set(CARDIOTWIN_CGAL_WITH_TBB 1)
+  else()
+    set(CARDIOTWIN_CGAL_WITH_TBB 0)
+  endif()
 endif()
 if(CARDIOTWIN_WITH_TORCH AND EXISTS ${PROJECT_SOURCE_DIR}/src/segment/torch.cpp)
   cardiotwin_add_library(segment SOURCES src/segment/torch.cpp

@@ -511,6 +511,7 @@ class mesh:
         min_dihedral_deg: float = 0.0,
         max_volume_mm3: float = 0.0,
         extra_switches: str = "",
+        check_self_intersections: bool = True,
     ) -> core.TetMesh:
         """Fill a closed surface with tetrahedra (region 1); raises `MissingComponent` without
         TetGen."""
@@ -521,6 +522,7 @@ class mesh:
         min_dihedral_deg: float = 0.0,
         max_volume_mm3: float = 0.0,
         extra_switches: str = "",
+        check_self_intersections: bool = True,
     ) -> mesh.TaggedMesh:
         """Like `tetrahedralize`, plus the boundary surface carrying the input face tags."""
 
@@ -565,7 +567,7 @@ class anatomy:
     def helix_angle_deg(fibre: _Vec3, longitudinal: _Vec3, transmural: _Vec3) -> float: ...
     @staticmethod
     def solve_laplace(mesh: core.TetMesh, nodes: Sequence[int], values: Sequence[float],
-                      rel_tol: float = 1e-9) -> _ArrayF64: ...
+                      rel_tol: float = 1e-8) -> _ArrayF64: ...
 
 # ---- cardiotwin._core.ep ---------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ def _mesh_and_surface(mesh: Any, surface: SurfaceMesh | None) -> tuple[TetMesh, 
 
 def ventricular_coordinates(mesh: Any, surface: SurfaceMesh | None = None, *, apex_radius_mm: float = 0.0,
                             rotational_reference: Sequence[float] | None = None,
-                            rv_regions: Iterable[int] = (), rel_tol: float = 1e-9) -> Any:
+                            rv_regions: Iterable[int] = (), rel_tol: float = 1e-8) -> Any:
     """Transmural (0 endo -> 1 epi), apicobasal (0 apex -> 1 base), rotational (rad, 0 towards
     ``rotational_reference`` or the RV), phi_lv, phi_rv, lv_rv and ventricle (-1 LV, +1 RV) node
     fields. ``mesh`` is a :class:`cardiotwin.mesh.TaggedMesh`, or a TetMesh with its tagged
@@ -71,7 +71,7 @@ def fibres(mesh: Any, surface: SurfaceMesh | None = None, *, coordinate_options:
     return assign_fibres(out, c, **angles)
 
 
-def solve_laplace(mesh: TetMesh, nodes: Iterable[int], values: Iterable[float], rel_tol: float = 1e-9) -> _np.ndarray:
+def solve_laplace(mesh: TetMesh, nodes: Iterable[int], values: Iterable[float], rel_tol: float = 1e-8) -> _np.ndarray:
     """Laplace on ``mesh`` with ``u[nodes] = values`` and zero flux elsewhere; node values."""
     return _a.solve_laplace(mesh, [int(n) for n in nodes], [float(v) for v in values], float(rel_tol))
 

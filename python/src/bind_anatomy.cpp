@@ -88,7 +88,7 @@ void bind_anatomy(py::module_& m) {
         py::gil_scoped_release release;
         return anatomy::solve_laplace(mesh, bc, o);
       },
-      py::arg("mesh"), py::arg("nodes"), py::arg("values"), py::arg("rel_tol") = 1e-9,
+      py::arg("mesh"), py::arg("nodes"), py::arg("values"), py::arg("rel_tol") = 1e-8,
       "Laplace with u[nodes] = values and zero flux elsewhere; returns node values.");
 }
 

@@ -34,8 +34,9 @@ py::object from_json(const nlohmann::json& j) { return json_to_python(j.dump());
 
 #if CARDIOTWIN_HAS_TETGEN
 mesh::TetgenOptions tetgen_options(double max_radius_edge_ratio, double min_dihedral_deg, double max_volume_mm3,
-                                   const std::string& extra_switches) {
+                                   const std::string& extra_switches, bool check_self_intersections) {
   mesh::TetgenOptions o;
+  o.check_self_intersections = check_self_intersections;
   o.max_radius_edge_ratio = max_radius_edge_ratio;
   o.min_dihedral_deg = min_dihedral_deg;
   o.max_volume_mm3 = max_volume_mm3;
@@ -248,34 +249,38 @@ void bind_mesh(py::module_& m) {
   m.def(
       "tetrahedralize",
       [](const SurfaceMesh& surface, double max_radius_edge_ratio, double min_dihedral_deg, double max_volume_mm3,
-         const std::string& extra_switches) -> TetMesh {
+         const std::string& extra_switches, bool check_self_intersections) -> TetMesh {
 #if CARDIOTWIN_HAS_TETGEN
-        const auto o = tetgen_options(max_radius_edge_ratio, min_dihedral_deg, max_volume_mm3, extra_switches);
+        const auto o = tetgen_options(max_radius_edge_ratio, min_dihedral_deg, max_volume_mm3, extra_switches,
+                                      check_self_intersections);
         py::gil_scoped_release release;
         return mesh::tetrahedralize(surface, o);
 #else
-        (void)surface, (void)max_radius_edge_ratio, (void)min_dihedral_deg, (void)max_volume_mm3, (void)extra_switches;
+        (void)surface, (void)max_radius_edge_ratio, (void)min_dihedral_deg, (void)max_volume_mm3, (void)extra_switches,
+            (void)check_self_intersections;
         missing("tetrahedralize needs the TetGen component", "CARDIOTWIN_WITH_TETGEN", "apt-get install libtet1.5-dev");
 #endif
       },
       py::arg("surface"), py::arg("max_radius_edge_ratio") = 1.4, py::arg("min_dihedral_deg") = 0.0,
-      py::arg("max_volume_mm3") = 0.0, py::arg("extra_switches") = "",
+      py::arg("max_volume_mm3") = 0.0, py::arg("extra_switches") = "", py::arg("check_self_intersections") = true,
       "Fill a closed surface (mm) with tetrahedra using TetGen; bounds <= 0 are off. Every tet gets region 1.");
   m.def(
       "tetrahedralize_tagged",
       [](const SurfaceMesh& surface, double max_radius_edge_ratio, double min_dihedral_deg, double max_volume_mm3,
-         const std::string& extra_switches) -> mesh::TaggedMesh {
+         const std::string& extra_switches, bool check_self_intersections) -> mesh::TaggedMesh {
 #if CARDIOTWIN_HAS_TETGEN
-        const auto o = tetgen_options(max_radius_edge_ratio, min_dihedral_deg, max_volume_mm3, extra_switches);
+        const auto o = tetgen_options(max_radius_edge_ratio, min_dihedral_deg, max_volume_mm3, extra_switches,
+                                      check_self_intersections);
         py::gil_scoped_release release;
         return mesh::tetrahedralize_tagged(surface, o);
 #else
-        (void)surface, (void)max_radius_edge_ratio, (void)min_dihedral_deg, (void)max_volume_mm3, (void)extra_switches;
+        (void)surface, (void)max_radius_edge_ratio, (void)min_dihedral_deg, (void)max_volume_mm3, (void)extra_switches,
+            (void)check_self_intersections;
         missing("tetrahedralize_tagged needs the TetGen component", "CARDIOTWIN_WITH_TETGEN", "apt-get install libtet1.5-dev");
 #endif
       },
       py::arg("surface"), py::arg("max_radius_edge_ratio") = 1.4, py::arg("min_dihedral_deg") = 0.0,
-      py::arg("max_volume_mm3") = 0.0, py::arg("extra_switches") = "",
+      py::arg("max_volume_mm3") = 0.0, py::arg("extra_switches") = "", py::arg("check_self_intersections") = true,
       "Like tetrahedralize, plus the boundary surface with the input face tags.");
 }
 

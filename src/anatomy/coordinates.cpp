@@ -128,6 +128,8 @@ VentricularCoordinates ventricular_coordinates(const TetMesh& mesh, const Surfac
   } else {
     c.phi_rv = Eigen::VectorXd::Zero(mesh.num_points());
   }
+  // The exact solutions lie in [0, 1] (maximum principle); clip the solver's rounding.
+  for (Eigen::VectorXd* v : {&c.transmural, &c.phi_lv, &c.phi_rv}) *v = v->cwiseMax(0.0).cwiseMin(1.0);
   // lv_rv = phi_rv / (phi_lv + phi_rv); on the epicardium both vanish, so there it is the mean of
   // the neighbouring nodes off the epicardium.
   const std::int64_t np = mesh.num_points();
@@ -211,7 +213,7 @@ VentricularCoordinates ventricular_coordinates(const TetMesh& mesh, const Surfac
   bc = Dirichlet{};
   bc.add(base, 1.0);
   bc.add(apex_nodes, 0.0);
-  c.apicobasal = solver.solve(bc, o.solver);
+  c.apicobasal = solver.solve(bc, o.solver).cwiseMax(0.0).cwiseMin(1.0);
   c.iterations += solver.last_iterations();
 
   // Rotational: angle about the axis through the LV cavity centroid (centroid of the LV

@@ -92,7 +92,7 @@ FibreField compute_fibres(const TetMesh& mesh, const VentricularCoordinates& c, 
     t.normalize();
     Eigen::Vector3d l = g_ab.norm() > 1e-12 ? g_ab : c.long_axis;
     l -= l.dot(t) * t;
-    if (l.norm() < 1e-9) {  // apicobasal gradient along t (at the apex): use the long axis
+    if (l.norm() < 1e-6 * std::max(1.0, g_ab.norm())) {  // apicobasal gradient along t (at the apex): use the long axis
       l = c.long_axis - c.long_axis.dot(t) * t;
       if (l.norm() < 1e-9) l = any_orthogonal(t);
     }
@@ -101,7 +101,8 @@ FibreField compute_fibres(const TetMesh& mesh, const VentricularCoordinates& c, 
     const double alpha = (o.alpha_endo_deg + (o.alpha_epi_deg - o.alpha_endo_deg) * d) * kDeg;
     const double beta = (o.beta_endo_deg + (o.beta_epi_deg - o.beta_endo_deg) * d) * kDeg;
     const Eigen::Vector3d f = (std::cos(alpha) * circ + std::sin(alpha) * l).normalized();
-    const Eigen::Vector3d s = (std::cos(beta) * t + std::sin(beta) * f.cross(t)).normalized();
+    Eigen::Vector3d s = std::cos(beta) * t + std::sin(beta) * f.cross(t);
+    s = (s - s.dot(f) * f).normalized();  // exact orthogonality even where l was nearly along t
     const Eigen::Vector3d n = f.cross(s).normalized();
     out.fibre.row(e) = f.transpose();
     out.sheet.row(e) = s.transpose();

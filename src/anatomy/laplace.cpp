@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 
 #include <Eigen/IterativeLinearSolvers>
@@ -12,12 +13,20 @@
 
 namespace cardiotwin::anatomy {
 
+using RowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor>;
+using IcCg = Eigen::ConjugateGradient<RowMatrix, Eigen::Lower | Eigen::Upper, Eigen::IncompleteCholesky<double>>;
+
 struct LaplaceSolver::Impl {
   const TetMesh* mesh = nullptr;
   ep::TetGeometry geo;
   ep::CsrMatrix stiffness;
   std::vector<char> used;
   int iterations = 0;
+  // The eliminated matrix and its preconditioner depend only on which nodes are fixed: reused
+  // while the fixed set stays the same (transmural, phi_lv and phi_rv share one).
+  std::vector<char> cached_fixed;
+  RowMatrix matrix;
+  std::unique_ptr<IcCg> cg;
 };
 
 LaplaceSolver::LaplaceSolver(const TetMesh& mesh) : impl_(new Impl) {
@@ -66,6 +75,7 @@ Eigen::VectorXd LaplaceSolver::solve(const Dirichlet& bc, const LaplaceOptions& 
                    "only " << *distinct.begin(), Where({}, "values"));
   // Symmetric elimination: rows and columns of fixed (and unused) nodes become identity, their
   // known values move to the right-hand side.
+  const bool reuse = impl_->cg && impl_->cached_fixed == fixed;
   ep::CsrMatrix A = K;
   Eigen::VectorXd b = Eigen::VectorXd::Zero(n);
   for (std::int32_t i = 0; i < n; ++i) {
@@ -91,13 +101,15 @@ Eigen::VectorXd LaplaceSolver::solve(const Dirichlet& bc, const LaplaceOptions& 
   // Incomplete-Cholesky CG: single-threaded and deterministic, and far fewer iterations than the
   // Jacobi PCG of ep (whose per-iteration thread barriers cost more than they save on small,
   // shared machines: 10 s instead of 0.05 s for a 20k-node mesh on 2 busy cores).
-  const Eigen::SparseMatrix<double, Eigen::RowMajor> M = A.eigen();
-  Eigen::ConjugateGradient<Eigen::SparseMatrix<double, Eigen::RowMajor>, Eigen::Lower | Eigen::Upper,
-                           Eigen::IncompleteCholesky<double>>
-      cg;
+  if (!reuse) {
+    impl_->matrix = A.eigen();
+    impl_->cg = std::make_unique<IcCg>();
+    impl_->cg->compute(impl_->matrix);
+    impl_->cached_fixed = fixed;
+  }
+  IcCg& cg = *impl_->cg;
   cg.setTolerance(options.rel_tol);
   cg.setMaxIterations(max_iter);
-  cg.compute(M);
   CARDIOTWIN_CHECK(cg.info() == Eigen::Success, SolverDiverged, "Laplace preconditioner failed",
                    "an incomplete Cholesky factor of the stiffness matrix", "a breakdown", Where({}, "laplace"));
   Eigen::VectorXd x = cg.solveWithGuess(b, u);

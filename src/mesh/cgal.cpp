@@ -9,6 +9,9 @@
 #include <CGAL/Mesh_complex_3_in_triangulation_3.h>
 #include <CGAL/Mesh_criteria_3.h>
 #include <CGAL/Mesh_triangulation_3.h>
+#ifdef CGAL_LINKED_WITH_TBB
+#include <CGAL/Mesh_3/Worksharing_data_structures.h>  // Slivers_exuder.h uses it without including it
+#endif
 #include <CGAL/exude_mesh_3.h>
 #include <CGAL/perturb_mesh_3.h>
 #include <CGAL/refine_mesh_3.h>
@@ -30,9 +33,11 @@ namespace {
 
 using K = CGAL::Exact_predicates_inexact_constructions_kernel;
 using Domain = CGAL::Labeled_mesh_domain_3<K>;
-using Tr = CGAL::Mesh_triangulation_3<Domain, CGAL::Default, CGAL::Sequential_tag>::type;
-using C3t3 = CGAL::Mesh_complex_3_in_triangulation_3<Tr>;
-using Criteria = CGAL::Mesh_criteria_3<Tr>;
+#ifdef CGAL_LINKED_WITH_TBB
+constexpr bool kHaveParallel = true;
+#else
+constexpr bool kHaveParallel = false;
+#endif
 using Clock = std::chrono::steady_clock;
 // Precision of surface intersections, relative to the image diagonal (CGAL's default 1e-3 is
 // 0.1 mm on a heart-sized box; bisection steps are cheap).
@@ -60,8 +65,10 @@ CGAL::Image_3 to_cgal_image(const Image<std::uint8_t>& m) {
 // Initial points: for every meshed label, points where the label boundary crosses the segment
 // between a boundary voxel and its differing 6-neighbour, thinned to one per `spacing` mm cube.
 // Unlike Mesh_3's default (a few random points) this cannot miss a thin wall or a small component.
+template <class C3t3>
 std::int64_t initialise_from_labels(C3t3& c3t3, const Domain& domain, const Image<std::uint8_t>& m,
                                     const std::vector<int>& labels, double spacing) {
+  using Tr = typename C3t3::Triangulation;
   Tr& tr = c3t3.triangulation();
   const auto cwp = tr.geom_traits().construct_weighted_point_3_object();
   const auto intersect = domain.construct_intersection_object();
@@ -107,7 +114,7 @@ std::int64_t initialise_from_labels(C3t3& c3t3, const Domain& domain, const Imag
           const K::Point_3& px = std::get<0>(x);
           grid[key(cell(px.x()), cell(px.y()), cell(px.z()), l)].push_back(px);
           const auto v = tr.insert(cwp(px));
-          if (v == Tr::Vertex_handle()) break;
+          if (v == typename Tr::Vertex_handle()) break;
           c3t3.set_dimension(v, 2);
           c3t3.set_index(v, std::get<1>(x));
           ++inserted;
@@ -154,6 +161,66 @@ void check_options(const LabelMeshOptions& o) {
   }
 }
 
+// Initialise, refine, remove slivers and extract the cells (image-aligned mm mapped to the world
+// frame of `m`) with a sequential or a TBB-parallel triangulation.
+template <class Concurrency>
+void run_mesh_3(const Domain& domain, const Image<std::uint8_t>& only, const std::vector<int>& meshed, const LabelMap& m,
+                const LabelMeshOptions& o, LabelMeshResult& res, Clock::time_point t1,
+                std::vector<std::array<Index, 4>>& tets, std::vector<Index>& region, std::vector<Eigen::Vector3d>& pts) {
+  using Tr = typename CGAL::Mesh_triangulation_3<Domain, CGAL::Default, Concurrency>::type;
+  using C3t3 = CGAL::Mesh_complex_3_in_triangulation_3<Tr>;
+  using Criteria = CGAL::Mesh_criteria_3<Tr>;
+  namespace p = CGAL::parameters;
+  const double bound = 0.75 * o.size_mm;
+  const double fd = o.facet_distance_mm > 0 ? o.facet_distance_mm : o.size_mm / 4;
+  const Criteria criteria(p::facet_angle = o.facet_angle_deg, p::facet_size = bound, p::facet_distance = fd,
+                          p::cell_radius_edge_ratio = o.cell_radius_edge_ratio, p::cell_size = bound);
+  C3t3 c3t3;
+  const std::int64_t initial = initialise_from_labels(c3t3, domain, only, meshed, 2 * o.size_mm);
+  CARDIOTWIN_CHECK(c3t3.triangulation().dimension() == 3, InvalidInput, "label region too small to mesh",
+                   "labelled regions spanning several voxels in 3-D",
+                   initial << " initial surface points (flat or tiny region)", Where({}, "labels"));
+  res.seconds_initialise = seconds_since(t1);
+  auto tp = Clock::now();
+  // The manifold criterion never terminates at junctions of several labels (measured: the
+  // biventricular shape ran > 20 min and 9 GB), so "auto" uses it for a single label only.
+  const bool manifold = o.manifold == "on" || (o.manifold == "auto" && meshed.size() == 1);
+  if (manifold)
+    CGAL::refine_mesh_3(c3t3, domain, criteria, p::no_perturb(), p::no_exude(), p::manifold());
+  else
+    CGAL::refine_mesh_3(c3t3, domain, criteria, p::no_perturb(), p::no_exude());
+  res.seconds_refine = seconds_since(tp);
+  tp = Clock::now();
+  if (o.perturb) CGAL::perturb_mesh_3(c3t3, domain, p::time_limit = o.perturb_time_limit_s);
+  res.seconds_perturb = seconds_since(tp);
+  tp = Clock::now();
+  if (o.exude) CGAL::exude_mesh_3(c3t3, p::time_limit = o.exude_time_limit_s, p::sliver_bound = o.exude_sliver_bound_deg);
+  res.seconds_exude = seconds_since(tp);
+
+  // Extract the cells in the complex; map image-aligned mm to world mm.
+  const Tr& tr = c3t3.triangulation();
+  std::unordered_map<typename Tr::Vertex_handle, Index, CGAL::Handle_hash_function> vid;
+  vid.reserve(c3t3.triangulation().number_of_vertices());
+  const Eigen::Matrix3d dir = m.direction();
+  const Eigen::Vector3d origin = m.origin();
+  for (auto c = c3t3.cells_in_complex_begin(); c != c3t3.cells_in_complex_end(); ++c) {
+    std::array<Index, 4> t{};
+    for (int a = 0; a < 4; ++a) {
+      const typename Tr::Vertex_handle v = c->vertex(a);
+      auto it = vid.find(v);
+      if (it == vid.end()) {
+        const auto& wp = tr.point(v);
+        const Eigen::Vector3d local(CGAL::to_double(wp.x()), CGAL::to_double(wp.y()), CGAL::to_double(wp.z()));
+        it = vid.emplace(v, static_cast<Index>(pts.size())).first;
+        pts.push_back(origin + dir * local);
+      }
+      t[a] = it->second;
+    }
+    tets.push_back(t);
+    region.push_back(static_cast<Index>(c3t3.subdomain_index(c)));
+  }
+}
+
 }  // namespace
 
 nlohmann::json LabelMeshOptions::to_json() const {
@@ -178,7 +245,8 @@ nlohmann::json LabelMeshOptions::to_json() const {
           {"perturb_time_limit_s", perturb_time_limit_s},
           {"exude_time_limit_s", exude_time_limit_s},
           {"exude_sliver_bound_deg", exude_sliver_bound_deg},
-          {"seed", seed}};
+          {"seed", seed},
+          {"parallel", parallel}};
 }
 
 LabelMeshOptions LabelMeshOptions::from_json(const nlohmann::json& j) {
@@ -206,6 +274,7 @@ LabelMeshOptions LabelMeshOptions::from_json(const nlohmann::json& j) {
   r.get("exude_time_limit_s", o.exude_time_limit_s);
   r.get("exude_sliver_bound_deg", o.exude_sliver_bound_deg);
   r.get("seed", o.seed);
+  r.get("parallel", o.parallel);
   r.finish();
   return o;
 }
@@ -305,56 +374,18 @@ LabelMeshResult mesh_label_map(const LabelMap& input, const LabelMeshOptions& o)
                                                                             p::p_rng = &rng)
                                  : Domain::create_labeled_image_mesh_domain(image, p::relative_error_bound = kRelativeErrorBound,
                                                                             p::p_rng = &rng);
-  const double bound = 0.75 * o.size_mm;
-  const double fd = o.facet_distance_mm > 0 ? o.facet_distance_mm : o.size_mm / 4;
-  const Criteria criteria(p::facet_angle = o.facet_angle_deg, p::facet_size = bound, p::facet_distance = fd,
-                          p::cell_radius_edge_ratio = o.cell_radius_edge_ratio, p::cell_size = bound);
-  C3t3 c3t3;
-  const std::int64_t initial = initialise_from_labels(c3t3, domain, only, meshed, 2 * o.size_mm);
-  CARDIOTWIN_CHECK(c3t3.triangulation().dimension() == 3, InvalidInput, "label region too small to mesh",
-                   "labelled regions spanning several voxels in 3-D",
-                   initial << " initial surface points (flat or tiny region)", Where({}, "labels"));
-  res.seconds_initialise = seconds_since(t1);
-  auto tp = Clock::now();
-  // The manifold criterion never terminates at junctions of several labels (measured: the
-  // biventricular shape ran > 20 min and 9 GB), so "auto" uses it for a single label only.
-  const bool manifold = o.manifold == "on" || (o.manifold == "auto" && meshed.size() == 1);
-  if (manifold)
-    CGAL::refine_mesh_3(c3t3, domain, criteria, p::no_perturb(), p::no_exude(), p::manifold());
-  else
-    CGAL::refine_mesh_3(c3t3, domain, criteria, p::no_perturb(), p::no_exude());
-  res.seconds_refine = seconds_since(tp);
-  tp = Clock::now();
-  if (o.perturb) CGAL::perturb_mesh_3(c3t3, domain, p::time_limit = o.perturb_time_limit_s);
-  res.seconds_perturb = seconds_since(tp);
-  tp = Clock::now();
-  if (o.exude) CGAL::exude_mesh_3(c3t3, p::time_limit = o.exude_time_limit_s, p::sliver_bound = o.exude_sliver_bound_deg);
-  res.seconds_exude = seconds_since(tp);
-
-  // Extract the cells in the complex; map image-aligned mm to world mm.
-  const Tr& tr = c3t3.triangulation();
-  std::unordered_map<Tr::Vertex_handle, Index, CGAL::Handle_hash_function> vid;
   std::vector<std::array<Index, 4>> tets;
   std::vector<Index> region;
   std::vector<Eigen::Vector3d> pts;
-  const Eigen::Matrix3d dir = m.direction();
-  const Eigen::Vector3d origin = m.origin();
-  for (auto c = c3t3.cells_in_complex_begin(); c != c3t3.cells_in_complex_end(); ++c) {
-    std::array<Index, 4> t{};
-    for (int a = 0; a < 4; ++a) {
-      const Tr::Vertex_handle v = c->vertex(a);
-      auto it = vid.find(v);
-      if (it == vid.end()) {
-        const auto& wp = tr.point(v);
-        const Eigen::Vector3d local(CGAL::to_double(wp.x()), CGAL::to_double(wp.y()), CGAL::to_double(wp.z()));
-        it = vid.emplace(v, static_cast<Index>(pts.size())).first;
-        pts.push_back(origin + dir * local);
-      }
-      t[a] = it->second;
-    }
-    tets.push_back(t);
-    region.push_back(static_cast<Index>(c3t3.subdomain_index(c)));
-  }
+  CARDIOTWIN_CHECK(!o.parallel || kHaveParallel, MissingComponent, "parallel meshing needs TBB",
+                   "cardiotwin built with TBB found (apt-get install libtbb-dev)", "a build without it",
+                   Where({}, "parallel"));
+#ifdef CGAL_LINKED_WITH_TBB
+  if (o.parallel)
+    run_mesh_3<CGAL::Parallel_tag>(domain, only, meshed, m, o, res, t1, tets, region, pts);
+  else
+#endif
+    run_mesh_3<CGAL::Sequential_tag>(domain, only, meshed, m, o, res, t1, tets, region, pts);
   CARDIOTWIN_CHECK(!tets.empty(), InvalidInput, "Mesh_3 produced no tetrahedra", "a mesh of labels " << meshed.size(),
                    "0 cells (labels too thin for size_mm " << o.size_mm << "?)", Where({}, "size_mm"));
   TetMesh& mesh = res.mesh;

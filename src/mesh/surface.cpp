@@ -56,48 +56,50 @@ Index surface_tag_from_name(const std::string& name) {
   return kUntagged;
 }
 
-SurfaceMesh boundary_surface(const TetMesh& mesh, bool region_interfaces) {
-  // Face f of a tet is opposite local vertex f; listed so that the normal points away from it
-  // for a positively oriented tet.
-  static const int kFace[4][3] = {{1, 2, 3}, {0, 3, 2}, {0, 1, 3}, {0, 2, 1}};
-  auto sorted = [&](std::int64_t t, int f) {
-    std::array<Index, 3> n = {mesh.tets(t, kFace[f][0]), mesh.tets(t, kFace[f][1]), mesh.tets(t, kFace[f][2])};
-    std::sort(n.begin(), n.end());
-    return n;
-  };
-  auto hash = [](const std::array<Index, 3>& n) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (const Index v : n) h = (h ^ static_cast<std::uint32_t>(v)) * 1099511628211ull;
-    return h;
-  };
-  std::vector<std::array<std::int64_t, 2>> owner;  // (tet, face) of every distinct face
-  std::vector<std::int64_t> count, other;
-  std::unordered_map<std::uint64_t, std::vector<std::int64_t>> index;  // hash -> face ids
-  index.reserve(static_cast<std::size_t>(mesh.num_tets()) * 2);
+namespace {
+// Face f of a tet is opposite local vertex f; listed so that the normal points away from it for a
+// positively oriented tet.
+const int kFace[4][3] = {{1, 2, 3}, {0, 3, 2}, {0, 1, 3}, {0, 2, 1}};
+
+struct TetFace {
+  std::array<Index, 3> nodes;  // sorted
+  std::int64_t tet;
+  int face;
+};
+// Every face of every tet, sorted by its nodes, so that copies of one face are adjacent
+// (a sort is several times faster than hashing for millions of faces).
+std::vector<TetFace> sorted_tet_faces(const TetMesh& mesh) {
+  std::vector<TetFace> faces(static_cast<std::size_t>(mesh.num_tets()) * 4);
   for (std::int64_t t = 0; t < mesh.num_tets(); ++t)
     for (int f = 0; f < 4; ++f) {
-      const auto n = sorted(t, f);
-      auto& bucket = index[hash(n)];
-      bool found = false;
-      for (const auto id : bucket)
-        if (sorted(owner[id][0], static_cast<int>(owner[id][1])) == n) {
-          ++count[id];
-          other[id] = t;
-          found = true;
-          break;
-        }
-      if (!found) {
-        bucket.push_back(static_cast<std::int64_t>(owner.size()));
-        owner.push_back({t, f});
-        count.push_back(1);
-        other.push_back(-1);
-      }
+      auto& x = faces[static_cast<std::size_t>(4 * t + f)];
+      x.nodes = {mesh.tets(t, kFace[f][0]), mesh.tets(t, kFace[f][1]), mesh.tets(t, kFace[f][2])};
+      std::sort(x.nodes.begin(), x.nodes.end());
+      x.tet = t;
+      x.face = f;
     }
-  std::vector<std::int64_t> keep;
-  for (std::size_t id = 0; id < owner.size(); ++id) {
-    if (count[id] == 1) keep.push_back(static_cast<std::int64_t>(id));
-    else if (region_interfaces && count[id] == 2 && mesh.region_of(owner[id][0]) != mesh.region_of(other[id]))
-      keep.push_back(static_cast<std::int64_t>(id));
+  std::sort(faces.begin(), faces.end(), [](const TetFace& a, const TetFace& b) {
+    return a.nodes != b.nodes ? a.nodes < b.nodes : a.tet < b.tet;
+  });
+  return faces;
+}
+}  // namespace
+
+SurfaceMesh boundary_surface(const TetMesh& mesh, bool region_interfaces) {
+  const std::vector<TetFace> faces = sorted_tet_faces(mesh);
+  std::vector<const TetFace*> keep;
+  for (std::size_t i = 0; i < faces.size();) {
+    std::size_t j = i + 1;
+    while (j < faces.size() && faces[j].nodes == faces[i].nodes) ++j;
+    if (j - i == 1) {
+      keep.push_back(&faces[i]);
+    } else if (region_interfaces && j - i == 2) {
+      const TetFace *a = &faces[i], *b = &faces[i + 1];
+      // an interface, oriented out of the lower region tag
+      if (mesh.region_of(a->tet) != mesh.region_of(b->tet))
+        keep.push_back(mesh.region_of(a->tet) < mesh.region_of(b->tet) ? a : b);
+    }
+    i = j;
   }
   SurfaceMesh s;
   s.points = mesh.points;
@@ -105,17 +107,8 @@ SurfaceMesh boundary_surface(const TetMesh& mesh, bool region_interfaces) {
   s.tags = Tags::Zero(static_cast<std::int64_t>(keep.size()));
   Field tet_field(static_cast<std::int64_t>(keep.size()), 1), region_field(static_cast<std::int64_t>(keep.size()), 1);
   for (std::size_t r = 0; r < keep.size(); ++r) {
-    const auto id = keep[r];
-    std::int64_t t = owner[id][0];
-    int f = static_cast<int>(owner[id][1]);
-    if (count[id] == 2 && mesh.region_of(other[id]) < mesh.region_of(t)) {
-      // interface: orient out of the lower region tag, i.e. as seen from `other`
-      const auto n = sorted(t, f);
-      t = other[id];
-      for (int g = 0; g < 4; ++g)
-        if (sorted(t, g) == n) f = g;
-    }
-    for (int a = 0; a < 3; ++a) s.triangles(static_cast<std::int64_t>(r), a) = mesh.tets(t, kFace[f][a]);
+    const std::int64_t t = keep[r]->tet;
+    for (int a = 0; a < 3; ++a) s.triangles(static_cast<std::int64_t>(r), a) = mesh.tets(t, kFace[keep[r]->face][a]);
     tet_field(static_cast<std::int64_t>(r), 0) = static_cast<double>(t);
     region_field(static_cast<std::int64_t>(r), 0) = mesh.region_of(t);
   }
@@ -519,26 +512,9 @@ ComponentRemoval remove_small_components(TetMesh& mesh, double min_fraction) {
     while (parent[a] != a) a = parent[a] = parent[parent[a]];
     return a;
   };
-  std::unordered_map<std::uint64_t, std::vector<std::pair<std::array<Index, 3>, std::int64_t>>> faces;
-  faces.reserve(static_cast<std::size_t>(m) * 2);
-  for (std::int64_t t = 0; t < m; ++t)
-    for (int f = 0; f < 4; ++f) {
-      std::array<Index, 3> n{};
-      for (int a = 0, k = 0; a < 4; ++a)
-        if (a != f) n[k++] = mesh.tets(t, a);
-      std::sort(n.begin(), n.end());
-      const std::uint64_t h = (static_cast<std::uint64_t>(n[0]) * 73856093u) ^ (static_cast<std::uint64_t>(n[1]) * 19349663u) ^
-                              (static_cast<std::uint64_t>(n[2]) * 83492791u);
-      auto& bucket = faces[h];
-      bool found = false;
-      for (const auto& [other, u] : bucket)
-        if (other == n) {
-          parent[find(t)] = find(u);
-          found = true;
-          break;
-        }
-      if (!found) bucket.push_back({n, t});
-    }
+  const std::vector<TetFace> faces = sorted_tet_faces(mesh);
+  for (std::size_t i = 1; i < faces.size(); ++i)
+    if (faces[i].nodes == faces[i - 1].nodes) parent[find(faces[i].tet)] = find(faces[i - 1].tet);
   const Eigen::VectorXd vol = tet_volumes(mesh);
   std::unordered_map<std::int64_t, double> piece;
   for (std::int64_t t = 0; t < m; ++t) piece[find(t)] += std::abs(vol[t]);

@@ -17,7 +17,8 @@ nlohmann::json TetgenOptions::to_json() const {
   return {{"max_radius_edge_ratio", max_radius_edge_ratio},
           {"min_dihedral_deg", min_dihedral_deg},
           {"max_volume_mm3", max_volume_mm3},
-          {"extra_switches", extra_switches}};
+          {"extra_switches", extra_switches},
+          {"check_self_intersections", check_self_intersections}};
 }
 
 TetgenOptions TetgenOptions::from_json(const nlohmann::json& j) {
@@ -29,9 +30,10 @@ TetgenOptions TetgenOptions::from_json(const nlohmann::json& j) {
     else if (key == "min_dihedral_deg") o.min_dihedral_deg = value.get<double>();
     else if (key == "max_volume_mm3") o.max_volume_mm3 = value.get<double>();
     else if (key == "extra_switches") o.extra_switches = value.get<std::string>();
+    else if (key == "check_self_intersections") o.check_self_intersections = value.get<bool>();
     else
       CARDIOTWIN_CHECK(false, InvalidInput, "unknown TetGen option",
-                       "one of max_radius_edge_ratio, min_dihedral_deg, max_volume_mm3, extra_switches",
+                       "one of max_radius_edge_ratio, min_dihedral_deg, max_volume_mm3, extra_switches, check_self_intersections",
                        "'" << key << "'", Where({}, "tetgen." + key));
   }
   return o;
@@ -58,6 +60,10 @@ TetMesh run_tetgen(const SurfaceMesh& surface, const TetgenOptions& options,
   validate_mesh(surface, "surface");
   CARDIOTWIN_CHECK(surface.num_triangles() >= 4, InvalidInput, "surface too small to enclose a volume",
                    "at least 4 triangles", surface.num_triangles(), Where({}, "triangles"));
+  const ManifoldCheck topology = check_manifold(surface);
+  CARDIOTWIN_CHECK(topology.boundary_edges == 0, InvalidInput, "surface is not closed",
+                   "a closed surface (every edge shared by two triangles)",
+                   topology.boundary_edges << " edges of a single triangle (holes)", Where({}, "surface"));
   CARDIOTWIN_CHECK(options.max_radius_edge_ratio <= 0 || options.max_radius_edge_ratio >= 1.0, InvalidInput,
                    "radius-edge bound too tight", ">= 1.0 (TetGen may not terminate below ~1.1)",
                    options.max_radius_edge_ratio, Where({}, "max_radius_edge_ratio"));
@@ -82,6 +88,27 @@ TetMesh run_tetgen(const SurfaceMesh& surface, const TetgenOptions& options,
     in.facetmarkerlist[f] = surface.tags.size() ? surface.tags[f] : 0;
   }
 
+  if (options.check_self_intersections) {
+    // TetGen 1.5 may crash (not throw) on a self-intersecting surface, so look first: -d only
+    // detects intersecting facets and returns them.
+    tetgenio probe;
+    tetgenbehavior detect;
+    char d[] = "pdzQ";
+    detect.parse_commandline(d);
+    try {
+      ::tetrahedralize(&detect, &in, &probe);
+    } catch (int code) {
+      CARDIOTWIN_CHECK(false, InvalidInput, "TetGen could not check the surface for self-intersections",
+                       "a valid surface", "TetGen code " << code, Where({}, "surface"));
+    }
+    if (probe.numberoftrifaces > 0) {
+      const Eigen::Vector3d p = surface.points.row(probe.trifacelist[0]);
+      CARDIOTWIN_CHECK(false, InvalidInput, "surface intersects itself", "a surface whose triangles meet only at shared edges",
+                       probe.numberoftrifaces << " intersecting triangles, e.g. near (" << p.x() << ", " << p.y()
+                                              << ", " << p.z() << ") mm",
+                       Where({}, "surface"));
+    }
+  }
   const std::string switches = tetgen_switches(options);
   tetgenbehavior behaviour;
   std::vector<char> sw(switches.begin(), switches.end());

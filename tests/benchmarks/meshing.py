@@ -43,8 +43,15 @@ def render(path: Path, surface, title: str, colour_by: str = "tags", max_faces: 
     if len(tri) > max_faces:
         keep = np.random.default_rng(0).choice(len(tri), max_faces, replace=False)
         tri, values = tri[keep], values[keep]
+    from matplotlib.colors import to_rgb
+
     palette = {0: "#999999", 1: "#d62728", 2: "#1f77b4", 3: "#f2c14e", 4: "#2ca02c", 8: "#9467bd"}
-    colours = [palette.get(int(v), "#8c564b") for v in values]
+    base = np.array([to_rgb(palette.get(int(v), "#8c564b")) for v in values])
+    # Lambert shading towards a light above the viewer, so that the shape reads.
+    n = np.cross(pts[tri[:, 1]] - pts[tri[:, 0]], pts[tri[:, 2]] - pts[tri[:, 0]])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    light = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
+    colours = base * (0.35 + 0.65 * np.abs(n @ light))[:, None]
     fig = Figure(figsize=(11, 5.5))
     FigureCanvasAgg(fig)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
@@ -131,7 +138,8 @@ def rodero_case(args, refine: bool) -> dict:
     flipped = mesh.orient_outward(oriented)
     manifold = mesh.check_manifold(oriented)
     t0 = time.perf_counter()
-    t = mesh.tetrahedralize_tagged(surface, max_radius_edge_ratio=1.4 if refine else 0.0)
+    t = mesh.tetrahedralize_tagged(surface, max_radius_edge_ratio=1.4 if refine else 0.0,
+                                   check_self_intersections=refine)  # the quality run includes the check
     seconds = time.perf_counter() - t0
     q = mesh.quality_report(t.mesh).to_dict()
     name = "rodero_tetgen_q1.4" if refine else "rodero_tetgen_plc"
@@ -142,7 +150,7 @@ def rodero_case(args, refine: bool) -> dict:
         render(Path(args.png) / f"{name}.png", s, f"{name}: {q['num_tets']} tets")
     return {
         "case": name, "input": str(RODERO), "triangles": int(surface.num_triangles),
-        "tetgen": {"max_radius_edge_ratio": 1.4 if refine else 0.0},
+        "tetgen": {"max_radius_edge_ratio": 1.4 if refine else 0.0, "check_self_intersections": refine},
         "seconds": round(seconds, 2), "quality": quality_summary(q),
         "faces_flipped_to_orient": int(flipped), "surface": manifold,
         "volume_vs_surface": q["total_volume_mm3"] / manifold["signed_volume_mm3"] - 1.0,

@@ -24,7 +24,7 @@ struct Dirichlet {
 /// Options of the iterative solve (conjugate gradients with an incomplete-Cholesky preconditioner;
 /// the matrix is assembled with the P1 routines of `ep/fem.hpp`).
 struct LaplaceOptions {
-  double rel_tol = 1e-9;     ///< stop when ||r|| <= rel_tol ||b||
+  double rel_tol = 1e-8;     ///< stop when ||r|| <= rel_tol ||b||
   int max_iterations = 0;    ///< 0: 10 x #nodes
 };
 

@@ -72,6 +72,10 @@ struct LabelMeshOptions {
   double exude_sliver_bound_deg = 15;
   /// Seed of CGAL's random generator: the same input and options give the same mesh.
   std::uint32_t seed = 0;
+  /// Mesh with CGAL's TBB-parallel Mesh_3 (all cores; 2-4x faster on 2 cores), which is not
+  /// deterministic: tet counts vary by ~0.3% from run to run. Off by default; `MissingComponent`
+  /// when cardiotwin was built without TBB.
+  bool parallel = false;
 
   nlohmann::json to_json() const;
   /// Read options from JSON; unknown keys raise `InvalidInput` listing the known ones.

@@ -23,6 +23,10 @@ struct TetgenOptions {
   double max_volume_mm3 = 0;
   /// Extra TetGen switches appended verbatim (expert use), e.g. "O5".
   std::string extra_switches;
+  /// Look for self-intersections first (TetGen -d), because TetGen 1.5 can crash on them instead
+  /// of reporting; costs about as much as a quality mesh of the surface. Turn off for surfaces
+  /// known to be clean.
+  bool check_self_intersections = true;
 
   nlohmann::json to_json() const;
   /// Read options from JSON; unknown keys raise `InvalidInput` listing the known ones.

@@ -54,6 +54,16 @@ TEST_CASE("a labelled ball becomes a good tet mesh of the right volume", "[mesh]
   CHECK(again.mesh.points == r.mesh.points);
   const auto j = r.to_json();
   CHECK(j["quality"]["num_tets"] == r.mesh.num_tets());
+  // The parallel mesher (not deterministic) gives a mesh of the same quality and volume.
+  o.parallel = true;
+  try {
+    const LabelMeshResult par = mesh_label_map(m, o);
+    CHECK(check_mesh(par.mesh).ok());
+    CHECK(par.quality.total_volume_mm3 == Approx(r.quality.total_volume_mm3).epsilon(0.01));
+    CHECK(par.mesh.num_tets() == Approx(r.mesh.num_tets()).epsilon(0.1));
+  } catch (const MissingComponent&) {
+    WARN("parallel meshing skipped: built without TBB");
+  }
 }
 
 TEST_CASE("nested labels keep their region tags and a mirrored frame stays positive", "[mesh][cgal]") {

@@ -110,9 +110,21 @@ def test_rodero_surface_volume():
     mesh.orient_outward(oriented)
     enclosed = mesh.check_manifold(oriented)["signed_volume_mm3"]
     assert enclosed == pytest.approx(163.3e3, rel=1e-3)
-    t = mesh.tetrahedralize_tagged(surface, max_radius_edge_ratio=0)
+    t = mesh.tetrahedralize_tagged(surface, max_radius_edge_ratio=0, check_self_intersections=False)
     assert t.mesh.volumes().sum() == pytest.approx(enclosed, rel=1e-6)
     assert mesh.check_surface_tags(t.surface, [1, 2, 3, 4])["tags"]["lv_endo"]["faces"] == 35339
+
+
+@tetgen
+def test_bad_surfaces_raise(square_surface):
+    opened = cardiotwin.SurfaceMesh(np.asarray(square_surface.points), np.asarray(square_surface.triangles)[:-1])
+    with pytest.raises(cardiotwin.InvalidInput, match="surface is not closed"):
+        mesh.tetrahedralize(opened)
+    pts = np.asarray(square_surface.points)
+    tri = np.asarray(square_surface.triangles)
+    twice = cardiotwin.SurfaceMesh(np.vstack([pts, pts + [1.0, 0.7, 0.6]]), np.vstack([tri, tri + len(pts)]))
+    with pytest.raises(cardiotwin.InvalidInput, match="surface intersects itself"):
+        mesh.tetrahedralize(twice)
 
 
 def test_label_map_tools():
