@@ -68,7 +68,8 @@ def _ecg(args: argparse.Namespace) -> int:
         args.simulation, mesh=args.mesh, frame=frame,
         placement=_json_arg(args.placement, "--placement"),
         options=_json_arg(args.options, "--options"), leads=not args.electrodes,
-        electrodes_out=args.electrodes_out)
+        electrodes_out=args.electrodes_out, model=args.model,
+        torso_options=_json_arg(args.torso, "--torso"))
     ecg.write_ecg(args.output, signals)
     if args.plot:
         import matplotlib
@@ -107,7 +108,12 @@ def add_ecg(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--placement", default=None,
                    help="electrode placement options as JSON or a .json file (e.g. '{\"scale\": 1.1}')")
     p.add_argument("--options", default=None,
-                   help="pseudo-ECG options as JSON or a .json file (sigma_i, sigma_bath, ...)")
+                   help="forward-model options as JSON or a .json file (sigma_i, sigma_bath, ...)")
+    p.add_argument("--model", choices=["pseudo", "lead-field"], default="pseudo",
+                   help="forward model: infinite homogeneous conductor, or lead fields in a "
+                   "procedural ellipsoidal torso (needs TetGen)")
+    p.add_argument("--torso", default=None,
+                   help="torso options for --model lead-field, as JSON or a .json file")
     p.add_argument("--electrodes", action="store_true",
                    help="write the electrode potentials instead of the 12 leads")
     p.add_argument("--electrodes-out", default=None, metavar="VTP",

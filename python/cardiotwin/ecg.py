@@ -4,6 +4,9 @@ The numerics live in the compiled module (``cardiotwin._core.ecg``); this module
 
 - :func:`pseudo_ecg_weights` / :func:`twelve_lead_weights`: the forward model as a linear map
   from Vm at the heart's nodes to electrode or lead potentials (one dot product per frame);
+- :func:`torso` and :func:`lead_field_weights`: the heart embedded in a procedural ellipsoidal
+  torso (TetGen) and the lead-field forward model (one elliptic solve per electrode, reusable for
+  every simulation on that anatomy);
 - :func:`ecg_from_simulation`: the 12-lead ECG of a monodomain run from its Vm snapshots
   (``vm.pvd``), with electrodes placed around the heart;
 - :func:`read_ecg` / :func:`write_ecg`: WFDB records (``.hea`` with ``.dat`` or ``.mat``) and CSV;
@@ -53,6 +56,12 @@ twelve_leads = _e.twelve_leads
 twelve_lead_weights = _e.twelve_lead_weights
 twelve_lead_matrix = _e.twelve_lead_matrix
 apply_to_pvd = _e.apply_to_pvd
+TorsoMesh = _e.TorsoMesh
+default_torso_options = _e.default_torso_options
+default_lead_field_options = _e.default_lead_field_options
+embed_heart = _e.embed_heart
+torso_plc = _e.torso_plc
+ellipsoid_torso_surface = _e.ellipsoid_torso_surface
 read_wfdb = _e.read_wfdb
 lowpass = _e.lowpass
 highpass = _e.highpass
@@ -65,7 +74,9 @@ select_channels = _e.select_channels
 CLINICAL_LAYOUT = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 
 __all__ = [
-    "BodyFrame", "CLINICAL_LAYOUT", "ElectrodeWeights", "Electrodes", "apply_to_pvd", "body_frame",
+    "BodyFrame", "CLINICAL_LAYOUT", "TorsoMesh", "default_lead_field_options",
+    "default_torso_options", "embed_heart", "ellipsoid_torso_surface", "lead_field_weights", "torso",
+    "torso_plc", "ElectrodeWeights", "Electrodes", "apply_to_pvd", "body_frame",
     "compare", "default_electrode_placement", "default_feature_options",
     "default_pseudo_ecg_options", "ecg_from_simulation", "electrode_markers", "features",
     "find_vm_series", "highpass", "interpolate", "lowpass", "plot_12lead", "pseudo_ecg_weights",
@@ -159,6 +170,32 @@ def pseudo_ecg_weights(heart: TetMesh, electrodes: Electrodes,
     return _e.pseudo_ecg_weights(heart, electrodes, opts)
 
 
+def torso(heart: TetMesh, frame: BodyFrame, options: Mapping[str, Any] | None = None, *,
+          refine_points: Any = None, refine_radius_mm: float = 3.0, **overrides: Any) -> TorsoMesh:
+    """The heart embedded in a procedural ellipsoidal torso (see :func:`default_torso_options`),
+    meshed with TetGen; `refine_points` (N, 3) get a fine mesh around them (electrodes inside
+    the torso). Raises ``MissingComponent`` when TetGen was not built."""
+    from . import MissingComponent
+
+    if not hasattr(_e, "ellipsoidal_torso"):
+        raise _invalid(MissingComponent, "the procedural torso needs TetGen (component ecg_tetgen)",
+                       expected="a build with CARDIOTWIN_WITH_TETGEN", found="none")
+    opts = dict(options or {})
+    opts.update(overrides)
+    points = np.zeros((0, 3)) if refine_points is None else np.asarray(refine_points, float)
+    return _e.ellipsoidal_torso(heart, frame, opts, points, refine_radius_mm)
+
+
+def lead_field_weights(heart: TetMesh, electrodes: Electrodes, torso_mesh: TorsoMesh,
+                       options: Mapping[str, Any] | None = None, **overrides: Any) -> ElectrodeWeights:
+    """Lead-field weights of `electrodes` (projected onto the torso surface by default) for Vm on
+    `heart`'s nodes, the heart embedded in `torso_mesh` (see :func:`torso`); options: see
+    :func:`default_lead_field_options` (conductivities, reference electrode, solver)."""
+    opts = dict(options or {})
+    opts.update(overrides)
+    return _e.lead_field_weights(heart, torso_mesh, electrodes, opts)
+
+
 def find_vm_series(simulation: PathLike) -> str:
     """The Vm snapshot series (``.pvd``) of a simulation: `simulation` itself when it is a
     ``.pvd``, else ``vm.pvd`` or ``vm/vm.pvd`` inside it, else the only ``.pvd`` below it."""
@@ -206,7 +243,8 @@ def _heart_mesh(pvd: str, mesh: TetMesh | PathLike | None) -> tuple[TetMesh, str
 def ecg_from_simulation(simulation: PathLike, *, mesh: TetMesh | PathLike | None = None,
                         frame: BodyFrame | None = None, placement: Mapping[str, Any] | None = None,
                         options: Mapping[str, Any] | None = None, leads: bool = True,
-                        electrodes_out: PathLike | None = None) -> Signals:
+                        electrodes_out: PathLike | None = None, model: str = "pseudo",
+                        torso_options: Mapping[str, Any] | None = None) -> Signals:
     """The ECG of a simulation from its Vm snapshots.
 
     simulation:
@@ -218,7 +256,11 @@ def ecg_from_simulation(simulation: PathLike, *, mesh: TetMesh | PathLike | None
     frame, placement:
         Where the electrodes go (default: the mesh's principal axes, standard placement).
     options:
-        Pseudo-ECG options (see :func:`default_pseudo_ecg_options`).
+        Options of the forward model (:func:`default_pseudo_ecg_options` or
+        :func:`default_lead_field_options`).
+    model:
+        ``"pseudo"`` (infinite homogeneous conductor) or ``"lead-field"`` (the heart in a
+        procedural ellipsoidal torso, `torso_options`; electrodes projected onto its surface).
     leads:
         True: the 12 leads; False: the electrode potentials.
     electrodes_out:
@@ -227,23 +269,33 @@ def ecg_from_simulation(simulation: PathLike, *, mesh: TetMesh | PathLike | None
     pvd = find_vm_series(simulation)
     heart, source = _heart_mesh(pvd, mesh)
     opts = dict(options or {})
-    sigma_i = np.asarray(opts.get("sigma_i", default_pseudo_ecg_options()["sigma_i"]), float)
+    defaults = default_lead_field_options() if model == "lead-field" else default_pseudo_ecg_options()
+    sigma_i = np.asarray(opts.get("sigma_i", defaults["sigma_i"]), float)
     if heart.fibre.shape[0] == 0 and not np.allclose(sigma_i, sigma_i[0]):
         iso = float(sigma_i.mean())
         print(f"cardiotwin ecg: note: the mesh from {source} has no fibres; using an isotropic "
               f"sigma_i = {iso:.4g} S/m", file=sys.stderr)
         opts["sigma_i"] = [iso, iso, iso]
+        if model == "lead-field":
+            bulk = np.asarray(opts.get("sigma_heart", defaults["sigma_heart"]), float)
+            opts["sigma_heart"] = [float(bulk.mean())] * 3
     if frame is None:
         frame = body_frame(heart)
     electrodes = standard_electrodes(frame, placement)
     if electrodes_out is not None:
         write_electrodes(electrodes_out, electrodes)
-    weights = pseudo_ecg_weights(heart, electrodes, opts)
+    if model == "pseudo":
+        weights = pseudo_ecg_weights(heart, electrodes, opts)
+    elif model == "lead-field":
+        weights = lead_field_weights(heart, electrodes, torso(heart, frame, torso_options), opts)
+    else:
+        raise _invalid(InvalidInput, f"unknown ECG model '{model}'",
+                       expected="'pseudo' or 'lead-field'", found=model, field="model")
     if leads:
         weights = twelve_lead_weights(weights)
     ecg = apply_to_pvd(weights, pvd)
     meta = dict(ecg.metadata)
-    meta.update({"body_frame": frame.to_dict(), "mesh": source, "vm_series": pvd})
+    meta.update({"body_frame": frame.to_dict(), "mesh": source, "vm_series": pvd, "ecg_model": model})
     ecg.metadata = meta
     return ecg
 

@@ -10,9 +10,13 @@
 #include "cardiotwin/ecg/electrodes.hpp"
 #include "cardiotwin/ecg/features.hpp"
 #include "cardiotwin/ecg/forward.hpp"
+#include "cardiotwin/ecg/lead_field.hpp"
 #include "cardiotwin/ecg/leads.hpp"
 #include "cardiotwin/ecg/processing.hpp"
 #include "cardiotwin/ecg/wfdb.hpp"
+#if CARDIOTWIN_HAS_TETGEN
+#include "cardiotwin/ecg/torso.hpp"
+#endif
 
 namespace cardiotwin::python {
 namespace {
@@ -127,6 +131,50 @@ void bind_ecg(py::module_& m) {
       "Pseudo-ECG weights (infinite homogeneous conductor); options: see default_pseudo_ecg_options().");
   m.def("apply_to_pvd", &apply_to_pvd, py::arg("weights"), py::arg("pvd_path"), py::arg("vm_array") = "Vm",
         py::call_guard<py::gil_scoped_release>(), "Apply weights to a .pvd series of Vm snapshots.");
+
+  py::class_<TorsoMesh>(m, "TorsoMesh",
+                        "A torso tet mesh with the heart embedded (heart nodes and tets first) and its outer surface.")
+      .def(py::init<>())
+      .def_readwrite("mesh", &TorsoMesh::mesh)
+      .def_readwrite("surface", &TorsoMesh::surface)
+      .def_readwrite("num_heart_nodes", &TorsoMesh::num_heart_nodes)
+      .def_readwrite("num_heart_tets", &TorsoMesh::num_heart_tets)
+      .def("__repr__", [](const TorsoMesh& t) {
+        return "<cardiotwin.ecg.TorsoMesh " + std::to_string(t.mesh.num_points()) + " nodes (" +
+               std::to_string(t.num_heart_nodes) + " heart), " + std::to_string(t.mesh.num_tets()) + " tets>";
+      });
+  m.attr("torso_region") = kTorsoRegion;
+  m.def("default_torso_options", [] { return from_json(TorsoOptions().to_json()); });
+  m.def("default_lead_field_options", [] { return from_json(LeadFieldOptions().to_json()); });
+  m.def(
+      "ellipsoid_torso_surface",
+      [](const BodyFrame& f, const py::object& o) { return ellipsoid_torso_surface(f, TorsoOptions::from_json(to_json(o))); },
+      py::arg("frame"), py::arg("options") = py::none());
+  m.def("heart_boundary", &heart_boundary, py::arg("heart"));
+  m.def("torso_plc", &torso_plc, py::arg("heart"), py::arg("torso_surface"), py::arg("refine_points") = Points(),
+        py::arg("refine_radius_mm") = 3.0);
+  m.def("embed_heart", &embed_heart, py::arg("heart"), py::arg("plc"), py::arg("filled"),
+        py::call_guard<py::gil_scoped_release>());
+#if CARDIOTWIN_HAS_TETGEN
+  m.def(
+      "ellipsoidal_torso",
+      [](const TetMesh& heart, const BodyFrame& f, const py::object& o, const Points& refine, double radius) {
+        const TorsoOptions opt = TorsoOptions::from_json(to_json(o));
+        py::gil_scoped_release release;
+        return ellipsoidal_torso(heart, f, opt, refine, radius);
+      },
+      py::arg("heart"), py::arg("frame"), py::arg("options") = py::none(), py::arg("refine_points") = Points(),
+      py::arg("refine_radius_mm") = 3.0, "The heart embedded in a procedural ellipsoidal torso (TetGen).");
+#endif
+  m.def(
+      "lead_field_weights",
+      [](const TetMesh& heart, const TorsoMesh& torso, const Electrodes& e, const py::object& o) {
+        const LeadFieldOptions opt = LeadFieldOptions::from_json(to_json(o));
+        py::gil_scoped_release release;
+        return lead_field_weights(heart, torso, e, opt);
+      },
+      py::arg("heart"), py::arg("torso"), py::arg("electrodes"), py::arg("options") = py::none(),
+      "Lead-field weights (one elliptic solve per electrode); options: see default_lead_field_options().");
 
   m.def("twelve_lead_names", &twelve_lead_names);
   m.def("twelve_leads", &twelve_leads, py::arg("electrode_potentials"),

@@ -85,6 +85,8 @@ def label_case(name: str, path: Path, labels: list[int], size: float, tags: dict
     t_read = time.perf_counter() - t0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if args.parallel:
+            options = dict(options, parallel=True)
         t1 = time.perf_counter()
         result = mesh.mesh_label_map(lm, labels, size, **options)
         seconds = time.perf_counter() - t1
@@ -179,6 +181,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="coarse sizes (a smoke test)")
     parser.add_argument("--size-mm", type=float, default=1.0, help="target edge length of the CT cases")
     parser.add_argument("--cases", nargs="+", default=["ct_lv", "ct_ventricles", "sunnybrook", "rodero", "ellipsoid"])
+    parser.add_argument("--parallel", action="store_true", help="TBB-parallel Mesh_3 (not deterministic)")
     parser.add_argument("--png", default=None, help="folder for renderings")
     parser.add_argument("--out", default=None, help="folder for meshes and surfaces")
     args = parser.parse_args(argv)

@@ -125,3 +125,24 @@ def test_electrodes_export_and_frames(tmp_path):
     assert ecg.Electrodes.from_dict(electrodes.to_dict()).names == electrodes.names
     with pytest.raises(cardiotwin.InvalidInput, match="go together"):
         ecg.body_frame(heart, long_axis=[0, 0, 1])
+
+
+def test_lead_field_on_a_torso():
+    if "ecg_tetgen" not in cardiotwin.components:
+        pytest.skip("the procedural torso needs TetGen (component ecg_tetgen)")
+    heart = tapered_heart(8.0)
+    frame = ecg.body_frame(heart, long_axis=[0, 0, -1], rv_direction=[1, 0, 0])
+    electrodes = ecg.standard_electrodes(frame)
+    torso = ecg.torso(heart, frame, surface_size_mm=40)
+    assert torso.num_heart_nodes == heart.num_points
+    assert set(np.unique(np.asarray(torso.mesh.region))) >= {1, _core.ecg.torso_region}
+    weights = ecg.lead_field_weights(heart, electrodes, torso, sigma_torso=0.25)
+    assert weights.metadata["model"] == "lead_field"
+    assert np.abs(np.asarray(weights.weights)[electrodes.names.index("RL")]).max() == 0
+    leads = ecg.twelve_lead_weights(weights)
+    z = np.asarray(heart.points)[:, 2]
+    frames = -85 + 105 / (1 + np.exp((z[None, :] + 30 - 3.0 * np.arange(25)[:, None]) / 1.0))
+    ii = leads.apply(np.arange(25) * 2.0, frames).channel("II")
+    assert ii.min() < 0 < -ii.min()
+    with pytest.raises(cardiotwin.InvalidInput, match="unknown electrode"):
+        ecg.lead_field_weights(heart, electrodes, torso, reference="XX")

