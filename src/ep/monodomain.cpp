@@ -14,6 +14,7 @@
 #include "cardiotwin/core/atomic_file.hpp"
 #include "cardiotwin/core/error.hpp"
 #include "cardiotwin/core/json.hpp"
+#include "cardiotwin/ep/eikonal.hpp"
 #include "cardiotwin/ep/fem.hpp"
 #include "cardiotwin/ep/ionic_model.hpp"
 #include "cardiotwin/io/vtk.hpp"
@@ -485,7 +486,9 @@ std::unique_ptr<EPSolver> make_ep_solver(const TetMesh& mesh, const nlohmann::js
     model = rest["model"].get<std::string>();
     rest.erase("model");
   }
-  check_choice(model, {"monodomain"}, "config.model");
+  check_choice(model, {"monodomain", "eikonal", "reaction-eikonal"}, "config.model");
+  if (model == "eikonal" || model == "reaction-eikonal")
+    return std::make_unique<EikonalModel>(mesh, EikonalModelOptions::from_json(rest, model == "reaction-eikonal"));
   return std::make_unique<Monodomain>(mesh, MonodomainOptions::from_json(rest));
 }
 

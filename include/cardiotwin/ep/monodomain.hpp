@@ -154,8 +154,9 @@ class Monodomain : public EPSolver {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Make a tissue solver from a JSON config: {"model": "monodomain", ...MonodomainOptions}.
-/// Other models ("eikonal", "reaction-eikonal") register here as they land.
+/// Make a tissue solver from a JSON config: {"model": "monodomain", ...MonodomainOptions} (the
+/// default when "model" is absent), or {"model": "eikonal" | "reaction-eikonal",
+/// ...EikonalModelOptions} (ep/eikonal.hpp).
 std::unique_ptr<EPSolver> make_ep_solver(const TetMesh& mesh, const nlohmann::json& config);
 
 }  // namespace cardiotwin::ep
