@@ -676,3 +676,64 @@ class ep:
         def load_checkpoint(self, path: str) -> None:
             """Continue from a checkpoint of a solver with the same mesh and options
             (bit-identical for the same thread count)."""
+
+    # ---- Eikonal models ----
+    @staticmethod
+    def default_eikonal_options(reaction: bool = True) -> dict[str, Any]:
+        """Every (reaction-)Eikonal option with its default (``roots`` empty: at least one is
+        needed)."""
+    @staticmethod
+    def solve_eikonal(mesh: core.TetMesh, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Anisotropic Eikonal: ``{"activation_ms": (N,) float64 (+inf where unreached),
+        "unreached", "root_nodes", "root_times_ms", "iterations", "local_solves", "seconds",
+        "threads"}``; raises `InvalidInput` for bad velocities, roots or missing fibres."""
+    @staticmethod
+    def ap_template(
+        options: Mapping[str, Any] | None = None,
+        activation_mv: float = 0.0,
+        repolarisation_mv: float = -70.0,
+    ) -> dict[str, Any]:
+        """``{"time_ms": (K,), "vm_mv": (K,), "apd_ms", "upstroke_end_ms"}``, time 0 at
+        activation."""
+    @staticmethod
+    def default_ventricular_roots(
+        mesh: core.TetMesh,
+        options: Mapping[str, Any] | None = None,
+        *,
+        transmural: npt.ArrayLike | None = None,
+        apicobasal: npt.ArrayLike | None = None,
+        rotational: npt.ArrayLike | None = None,
+        lv_rv: npt.ArrayLike | None = None,
+    ) -> list[dict[str, Any]]:
+        """Root dicts (``node``, ``time_ms``, ``name``) for normal ventricular activation."""
+
+    class EikonalModel:
+        """Eikonal or reaction-Eikonal tissue model (activation solved on construction)."""
+
+        def __init__(self, mesh: core.TetMesh, config: Mapping[str, Any]) -> None:
+            """`config`: ``{"model": "eikonal" | "reaction-eikonal", ...}``, see
+            ``default_eikonal_options()``; raises `InvalidInput`."""
+        def run(
+            self,
+            t_end_ms: float | None = None,
+            progress: Callable[[float, float], bool | None] | None = None,
+        ) -> None:
+            """Move the clock to `t_end_ms`, writing probes and snapshots."""
+        @property
+        def time_ms(self) -> float: ...
+        @property
+        def vm(self) -> _ArrayF64:
+            """``(N,)`` Vm at the current time (mV)."""
+        def vm_at(self, t_ms: float) -> _ArrayF64:
+            """``(N,)`` Vm at `t_ms` (the clock does not move)."""
+        def vm_series(self, times_ms: npt.ArrayLike) -> _ArrayF64:
+            """``(T, N)`` Vm at each time."""
+        def result(self) -> ep.EPResult: ...
+        @property
+        def apd_ms(self) -> _ArrayF64:
+            """``(N,)`` APD per node (ms)."""
+        @property
+        def solution(self) -> dict[str, Any]:
+            """As returned by ``solve_eikonal``."""
+        @property
+        def options(self) -> dict[str, Any]: ...

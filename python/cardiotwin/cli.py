@@ -209,16 +209,28 @@ def _simulate(args: argparse.Namespace) -> int:
         config.pop("output_dir", None)
     else:  # the CLI keeps everything it writes under OUTDIR
         config["output_dir"] = snapshot_dir
-    # Validate (raises InvalidInput naming the key) before telling the user anything started.
-    options = ep.validate_monodomain_options(config)
+    model = config.get("model", "monodomain")
+    eikonal = model in ("eikonal", "reaction-eikonal")
+    if not eikonal:
+        # Validate (raises InvalidInput naming the key) before telling the user anything started.
+        options = ep.validate_monodomain_options({k: v for k, v in config.items() if k != "model"})
+        if model != "monodomain":
+            ep.make_solver(mesh, config)  # raises InvalidInput listing the models
+    else:
+        default_end = ep.default_eikonal_options()["t_end_ms"]
+        options = {"t_end_ms": float(config.get("t_end_ms", default_end))}
     if not args.quiet:
-        print(f"cardiotwin simulate: {what}: {mesh.num_points} nodes, {mesh.num_tets} tets; "
-              f"{options['ionic_model']} to {options['t_end_ms']:g} ms at dt "
-              f"{options['dt_ms']:g} ms", file=sys.stderr)
+        if eikonal:
+            print(f"cardiotwin simulate: {what}: {mesh.num_points} nodes, {mesh.num_tets} tets; "
+                  f"{model} to {options['t_end_ms']:g} ms", file=sys.stderr)
+        else:
+            print(f"cardiotwin simulate: {what}: {mesh.num_points} nodes, {mesh.num_tets} tets; "
+                  f"{options['ionic_model']} to {options['t_end_ms']:g} ms at dt "
+                  f"{options['dt_ms']:g} ms", file=sys.stderr)
     if snapshot_dir is not None:
         os.makedirs(snapshot_dir, exist_ok=True)
     t0 = time.perf_counter()
-    solver = ep.Monodomain(mesh, config)
+    solver = ep.make_solver(mesh, config)
     setup_s = time.perf_counter() - t0
     reporter = ep._progress_reporter(not args.quiet, "simulate")
     t1 = time.perf_counter()
@@ -240,7 +252,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if result.snapshots_pvd:
         outputs["vm.pvd"] = result.snapshots_pvd
     summary = ep.summarize(result)
-    timings = solver.timings
+    timings = result.metadata.get("timings", {}) if eikonal else solver.timings
     steps = int(timings.get("steps", 0))
     report = {
         "mesh": what,
@@ -253,7 +265,9 @@ def _simulate(args: argparse.Namespace) -> int:
         "apd_ms": summary["apd_ms"],
         "wall_s": round(wall_s, 3),
         "setup_s": round(setup_s, 3),
-        "node_steps_per_s": round(mesh.num_points * steps / wall_s) if wall_s > 0 else None,
+        "model": model,
+        "node_steps_per_s": (round(mesh.num_points * steps / wall_s)
+                             if wall_s > 0 and steps else None),
         "threads": result.metadata.get("threads"),
         "timings": timings,
         "outputs": outputs,
@@ -288,6 +302,8 @@ def _add_simulate(subparsers: argparse._SubParsersAction) -> None:
         "simulate", help="run a monodomain simulation and write activation maps",
         description="Run the monodomain model on MESH with the options in CONFIG (a JSON object "
         "of monodomain options, see cardiotwin._core.ep.default_monodomain_options(); "
+        "with \"model\": \"eikonal\" or \"reaction-eikonal\" the Eikonal models, options of "
+        "cardiotwin.ep.default_eikonal_options(); "
         "\"t_end_ms\" sets the end time). Writes OUTDIR/activation.vtu (activation_ms, "
         "repolarisation_ms, apd_ms per node), probes.csv, result.json, activation.png and, "
         "with \"snapshot_every_ms\", Vm snapshots in OUTDIR/vm (vm.pvd for ParaView). "
@@ -314,6 +330,9 @@ from ._mesh_cli import _add_fibres, _add_mesh  # noqa: E402 - the meshing stage'
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_convert,
                                                                  _add_simulate, _add_mesh, _add_fibres]
 COMMANDS += [_ecg_cli.add_ecg, _ecg_cli.add_ecg_features]
+from ._segment_cli import add_segment  # noqa: E402 - the segmentation stage's subcommand
+
+COMMANDS += [add_segment]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,9 +57,13 @@ default_monodomain_options = _ep.default_monodomain_options
 validate_monodomain_options = _ep.validate_monodomain_options
 num_threads = _ep.num_threads
 set_num_threads = _ep.set_num_threads
+EikonalModel = _ep.EikonalModel
+default_eikonal_options = _ep.default_eikonal_options
 
 __all__ = [
-    "EPResult", "Monodomain", "SingleCellResult", "activation_to_mesh",
+    "EPResult", "EikonalModel", "Monodomain", "ap_template", "default_eikonal_options",
+    "default_ventricular_roots", "make_solver", "solve_eikonal", "SingleCellResult",
+    "activation_to_mesh",
     "default_monodomain_options", "default_pacing_protocol", "ionic_model_info",
     "ionic_model_names", "niederer_options", "num_threads", "plot_activation", "plot_single_cell",
     "plot_traces", "save_result", "set_num_threads", "simulate", "single_cell", "summarize",
@@ -187,7 +191,9 @@ def _progress_reporter(progress: bool | ProgressCallback | None, desc: str) -> A
 def simulate(mesh: TetMesh, options: Mapping[str, Any] | None = None,
              t_end_ms: float | None = None, progress: bool | ProgressCallback | None = True,
              output_dir: PathLike | None = None) -> EPResult:
-    """Run a monodomain simulation on `mesh` and return its :class:`EPResult`.
+    """Run a tissue simulation on `mesh` and return its :class:`EPResult`: the monodomain
+    model, or with ``options["model"]`` "eikonal" / "reaction-eikonal" the Eikonal models
+    (options of :func:`default_eikonal_options`).
 
     Parameters
     ----------
@@ -214,14 +220,77 @@ def simulate(mesh: TetMesh, options: Mapping[str, Any] | None = None,
         opts["output_dir"] = os.fspath(output_dir)
     if opts.get("output_dir") and float(opts.get("snapshot_every_ms", 0) or 0) > 0:
         os.makedirs(opts["output_dir"], exist_ok=True)
-    solver = Monodomain(mesh, opts)
-    reporter = _progress_reporter(progress, "monodomain")
+    solver = make_solver(mesh, opts)
+    reporter = _progress_reporter(progress, str(opts.get("model", "monodomain")))
     try:
         solver.run(t_end_ms, progress=reporter)
     finally:
         if reporter is not None and reporter is not progress:  # ours: close the bar / line
             reporter.close()
     return solver.result()
+
+
+# ---- Eikonal models -----------------------------------------------------------------------------
+
+_EIKONAL_MODELS = ("eikonal", "reaction-eikonal")
+
+
+def make_solver(mesh: TetMesh, options: Mapping[str, Any] | None = None) -> Any:
+    """The solver a config asks for: ``options["model"]`` "monodomain" (default) gives a
+    :class:`Monodomain`, "eikonal" or "reaction-eikonal" an :class:`EikonalModel` (activation
+    times are solved here)."""
+    opts = dict(options or {})
+    model = opts.pop("model", "monodomain")
+    if model in _EIKONAL_MODELS:
+        return EikonalModel(mesh, dict(opts, model=model))
+    if model != "monodomain":
+        raise _invalid(f"unknown model '{model}' (expected 'monodomain', 'eikonal' or "
+                       "'reaction-eikonal')", expected="'monodomain', 'eikonal' or "
+                       "'reaction-eikonal'", found=f"'{model}'", field="model")
+    return Monodomain(mesh, opts)
+
+
+def solve_eikonal(mesh: TetMesh, roots: Sequence[Mapping[str, Any]] | None = None,
+                  velocity: Mapping[str, float] | None = None, **options: Any) -> dict[str, Any]:
+    """Anisotropic Eikonal activation times on `mesh`.
+
+    `roots` is a list of dicts ``{"node": i}``, ``{"nodes": [...]}``, ``{"point": [x, y, z]}``
+    or ``{"shape": "box" | "sphere" | "region", ...}``, each with an optional ``"time_ms"``;
+    `velocity` ``{"fibre", "sheet", "normal"}`` in mm/ms (= m/s). Further options:
+    ``region_velocity`` ({tag: velocity}), ``threads``, ``tolerance_ms``,
+    ``root_snap_tolerance_mm``. Returns a dict with ``activation_ms`` (numpy, +inf where no root
+    reaches), ``unreached``, ``root_nodes``, ``iterations``, ``local_solves``, ``seconds``.
+    """
+    opts = dict(options)
+    if roots is not None:
+        opts["roots"] = [dict(r) for r in roots]
+    if velocity is not None:
+        opts["velocity"] = dict(velocity)
+    return _ep.solve_eikonal(mesh, opts)
+
+
+def ap_template(activation_mv: float = 0.0, repolarisation_mv: float = -70.0,
+                **options: Any) -> dict[str, Any]:
+    """The reaction-Eikonal action potential (``options`` as the config's "template": source
+    "parametric" or "ionic", ...): ``{"time_ms", "vm_mv", "apd_ms", "upstroke_end_ms"}`` with
+    time 0 at activation."""
+    return _ep.ap_template(options, activation_mv, repolarisation_mv)
+
+
+def default_ventricular_roots(mesh: TetMesh, coordinates: Any = None,
+                              **options: Any) -> list[dict[str, Any]]:
+    """Root nodes for normal ventricular activation (LV mid-septal, anterior and posterior
+    paraseptal at ``start_ms``; RV septal and free wall ``rv_delay_ms`` later) from ventricular
+    coordinates: a ``cardiotwin.anatomy.VentricularCoordinates`` (or anything with
+    ``transmural``, ``apicobasal``, ``rotational`` and ``lv_rv``), or, when None, the mesh's
+    point fields of those names. Returns root dicts for the config's ``"roots"``."""
+    if coordinates is None:
+        return _ep.default_ventricular_roots(mesh, options)
+    return _ep.default_ventricular_roots(
+        mesh, options, transmural=np.asarray(coordinates.transmural, dtype=float),
+        apicobasal=np.asarray(coordinates.apicobasal, dtype=float),
+        rotational=np.asarray(coordinates.rotational, dtype=float),
+        lv_rv=np.asarray(coordinates.lv_rv, dtype=float))
 
 
 # ---- single cell -----------------------------------------------------------------------------

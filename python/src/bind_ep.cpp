@@ -10,6 +10,8 @@
 
 #include "bindings.hpp"
 #include "cardiotwin/core/error.hpp"
+#include "cardiotwin/core/json.hpp"
+#include "cardiotwin/ep/eikonal.hpp"
 #include "cardiotwin/ep/fem.hpp"
 #include "cardiotwin/ep/ionic_model.hpp"
 #include "cardiotwin/ep/monodomain.hpp"
@@ -52,6 +54,149 @@ void run_with_progress(ep::EPSolver& solver, double t_end, const py::object& pro
     solver.run(t_end, cb);
   }
   if (error) throw std::move(*error);
+}
+
+
+ep::EikonalModelOptions eikonal_model_options(const py::object& config) {
+  nlohmann::json j = to_json(config);
+  std::string model = "reaction-eikonal";
+  if (j.contains("model")) {
+    CARDIOTWIN_CHECK(j["model"].is_string(), InvalidInput, "bad model", "a string", j["model"].dump(),
+                     Where({}, "config.model"));
+    model = j["model"].get<std::string>();
+    j.erase("model");
+  }
+  check_choice(model, {"eikonal", "reaction-eikonal"}, "config.model");
+  return ep::EikonalModelOptions::from_json(j, model == "reaction-eikonal");
+}
+
+py::dict solution_dict(const ep::EikonalSolution& s) {
+  py::dict d = from_json(s.to_json());
+  d["activation_ms"] = py::cast(s.activation_ms);
+  return d;
+}
+
+py::list roots_list(const std::vector<ep::EikonalRoot>& roots) {
+  py::list l;
+  for (const auto& r : roots) l.append(from_json(r.to_json()));
+  return l;
+}
+
+void bind_eikonal(py::module_& m) {
+  m.def(
+      "default_eikonal_options",
+      [](bool reaction) {
+        ep::EikonalModelOptions o;
+        o.reaction = reaction;
+        return from_json(o.to_json());
+      },
+      py::arg("reaction") = true,
+      "Every option of the (reaction-)Eikonal model with its default (roots are empty: at least one is needed).");
+  m.def(
+      "solve_eikonal",
+      [](const TetMesh& mesh, const py::object& options) {
+        const ep::EikonalOptions o = ep::EikonalOptions::from_json(to_json(options));
+        ep::EikonalSolution s;
+        {
+          py::gil_scoped_release release;
+          s = ep::solve_eikonal(mesh, o);
+        }
+        return solution_dict(s);
+      },
+      py::arg("mesh"), py::arg("options"),
+      "Anisotropic Eikonal activation times. `options`: {'velocity': {'fibre', 'sheet', 'normal'} (mm/ms), "
+      "'region_velocity': {tag: {...}}, 'roots': [{'node' | 'nodes' | 'point' | 'shape': ..., 'time_ms'}], "
+      "'threads', 'tolerance_ms', 'root_snap_tolerance_mm'}. Returns a dict with 'activation_ms' (inf where "
+      "unreached), 'unreached', 'root_nodes', 'iterations', 'local_solves', 'seconds', 'threads'.");
+  m.def(
+      "ap_template",
+      [](const py::object& options, double activation_mv, double repolarisation_mv) {
+        const ep::ApTemplateOptions o = ep::ApTemplateOptions::from_json(to_json(options));
+        ep::ApTemplate t;
+        {
+          py::gil_scoped_release release;
+          t = ep::make_ap_template(o, activation_mv, repolarisation_mv);
+        }
+        py::dict d;
+        const auto n = static_cast<Eigen::Index>(t.vm_mv.size());
+        d["time_ms"] = py::cast(Eigen::VectorXd(
+            Eigen::VectorXd::LinSpaced(n, t.t0_ms, t.t0_ms + t.dt_ms * static_cast<double>(n - 1))));
+        d["vm_mv"] = py::cast(Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(t.vm_mv.data(), n)));
+        d["apd_ms"] = t.apd_ms;
+        d["upstroke_end_ms"] = t.upstroke_end_ms;
+        return d;
+      },
+      py::arg("options") = py::none(), py::arg("activation_mv") = 0.0, py::arg("repolarisation_mv") = -70.0,
+      "The reaction-Eikonal action potential template (time 0 = activation): {'time_ms', 'vm_mv', 'apd_ms', "
+      "'upstroke_end_ms'}.");
+  m.def(
+      "default_ventricular_roots",
+      [](const TetMesh& mesh, const py::object& options, std::optional<Eigen::VectorXd> transmural,
+         std::optional<Eigen::VectorXd> apicobasal, std::optional<Eigen::VectorXd> rotational,
+         std::optional<Eigen::VectorXd> lv_rv) {
+        const auto o = ep::VentricularRootOptions::from_json(to_json(options));
+        if (transmural || apicobasal || rotational || lv_rv) {
+          CARDIOTWIN_CHECK(transmural && apicobasal && rotational && lv_rv, InvalidInput, "incomplete coordinates",
+                           "all of transmural, apicobasal, rotational, lv_rv (or none: read from point data)",
+                           "some missing", Where({}, "default_ventricular_roots"));
+          return roots_list(ep::default_ventricular_roots(mesh, *transmural, *apicobasal, *rotational, *lv_rv, o));
+        }
+        return roots_list(ep::default_ventricular_roots(mesh, o));
+      },
+      py::arg("mesh"), py::arg("options") = py::none(), py::kw_only(), py::arg("transmural") = py::none(),
+      py::arg("apicobasal") = py::none(), py::arg("rotational") = py::none(), py::arg("lv_rv") = py::none(),
+      "Root nodes for normal ventricular activation (LV septal, anterior, posterior; RV septal and free wall "
+      "delayed) from ventricular coordinates (given, or the mesh's point data); a list of root dicts.");
+
+  py::class_<ep::EikonalModel>(m, "EikonalModel",
+                               "Eikonal or reaction-Eikonal tissue model; `config` is a dict with 'model' "
+                               "('eikonal' or 'reaction-eikonal', the default) and the options of "
+                               "default_eikonal_options(). Activation times are solved on construction.")
+      .def(py::init([](const TetMesh& mesh, const py::object& config) {
+             ep::EikonalModelOptions o = eikonal_model_options(config);
+             py::gil_scoped_release release;
+             return std::make_unique<ep::EikonalModel>(mesh, std::move(o));
+           }),
+           py::arg("mesh"), py::arg("config"))
+      .def(
+          "run",
+          [](ep::EikonalModel& s, std::optional<double> t_end, const py::object& progress) {
+            run_with_progress(s, t_end.value_or(s.options().t_end_ms), progress);
+          },
+          py::arg("t_end_ms") = py::none(), py::arg("progress") = py::none(),
+          "Advance the clock to t_end_ms, writing probes and snapshots; progress as for Monodomain.run.")
+      .def_property_readonly("time_ms", &ep::EikonalModel::time_ms)
+      .def_property_readonly(
+          "vm", [](const ep::EikonalModel& s) -> const Eigen::VectorXd& { return s.vm(); },
+          py::return_value_policy::reference_internal, "Vm per node at the current time (mV).")
+      .def(
+          "vm_at", [](const ep::EikonalModel& s, double t) { return s.vm_at(t); }, py::arg("t_ms"),
+          py::call_guard<py::gil_scoped_release>(), "Vm per node at time t_ms (does not move the clock).")
+      .def(
+          "vm_series",
+          [](const ep::EikonalModel& s, const Eigen::VectorXd& times) {
+            Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> out(times.size(),
+                                                                                         s.solution().activation_ms.size());
+            {
+              py::gil_scoped_release release;
+              Eigen::VectorXd v;
+              for (Eigen::Index k = 0; k < times.size(); ++k) {
+                s.vm_at(times[k], v);
+                out.row(k) = v.transpose();
+              }
+            }
+            return out;
+          },
+          py::arg("times_ms"), "Vm at each of `times_ms`: #times by #nodes (mV).")
+      .def("result", &ep::EikonalModel::result)
+      .def_property_readonly("apd_ms", &ep::EikonalModel::apd_ms, "Per-node APD used (ms).")
+      .def_property_readonly("solution", [](const ep::EikonalModel& s) { return solution_dict(s.solution()); })
+      .def_property_readonly("options", [](const ep::EikonalModel& s) { return from_json(s.options().to_json()); })
+      .def("__repr__", [](const ep::EikonalModel& s) {
+        return std::string("<cardiotwin.ep.EikonalModel ") + (s.options().reaction ? "reaction-eikonal" : "eikonal") +
+               ", " + std::to_string(s.solution().activation_ms.size()) + " nodes, t = " + std::to_string(s.time_ms()) +
+               " ms>";
+      });
 }
 
 }  // namespace
@@ -158,6 +303,8 @@ void bind_ep(py::module_& m) {
         return "<cardiotwin.ep.Monodomain " + std::to_string(s.vm().size()) + " nodes, t = " +
                std::to_string(s.time_ms()) + " ms, model " + s.options().ionic_model + ">";
       });
+
+  bind_eikonal(m);
 }
 
 }  // namespace cardiotwin::python

@@ -749,6 +749,8 @@ EikonalModelOptions EikonalModelOptions::from_json(const nlohmann::json& j, bool
   r.get("version", version);
   CARDIOTWIN_CHECK(version == kVersion, InvalidInput, "unsupported options version", kVersion, version,
                    Where({}, where + ".version"));
+  std::string model;  // accepted so that to_json() round-trips; must agree with `reaction`
+  if (r.get("model", model)) check_choice(model, {where}, where + ".model");
   read_eikonal(r, o.eikonal, where);
   if (const auto* t = r.raw("template")) o.ap_template = ApTemplateOptions::from_json(*t, where + ".template");
   r.get("apd_field", o.apd_field);
