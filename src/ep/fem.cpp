@@ -211,23 +211,34 @@ int pcg(const CsrMatrix& A, const Value* val, const double* b, double* x, double
   double* p = ws.p.data();
   double* q = ws.q.data();
   const double* dinv = ws.inv_diag.data();
+  const std::int32_t* row = A.row.data();
+  const std::int32_t* col = A.col.data();
   const int nt = omp_get_max_threads();
-  // Deterministic reductions: per-thread partial sums (3 slots per thread) added in thread order.
-  std::vector<double> part(static_cast<std::size_t>(3 * nt), 0.0);
-  auto reduce = [&](int k) {
+  // One parallel region for the whole solve, rows split as OpenMP's static schedule would, and
+  // three barriers per iteration (after the matrix product, after the updates, after the new
+  // direction) instead of a fork/join and singles per loop: on a busy machine every barrier can
+  // cost a scheduler time slice. Reductions are deterministic: per-thread partial sums, added in
+  // thread order by every thread (two slot sets, so a set is never rewritten while being read).
+  std::vector<double> part(static_cast<std::size_t>(6 * nt), 0.0);
+  auto sum = [&](int k) {
     double s = 0;
-    for (int t = 0; t < nt; ++t) s += part[static_cast<std::size_t>(3 * t + k)];
+    for (int t = 0; t < nt; ++t) s += part[static_cast<std::size_t>(6 * t + k)];
     return s;
   };
-  double bnorm2 = 0, rz = 0, rr = 0;
+  int iterations = 0;
+  bool zero_rhs = false, broke_down = false, converged = false;
+  double final_rr = 0, bnorm2 = 0;
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num();
+    const int threads = omp_get_num_threads();
+    const std::int32_t chunk = (n + threads - 1) / threads;
+    const std::int32_t lo = std::min<std::int32_t>(n, t * chunk), hi = std::min<std::int32_t>(n, lo + chunk);
+    double* my = &part[static_cast<std::size_t>(6 * t)];
     double sb = 0, srz = 0, srr = 0;
-#pragma omp for schedule(static)
-    for (std::int32_t i = 0; i < n; ++i) {
+    for (std::int32_t i = lo; i < hi; ++i) {
       double s = 0;
-      for (std::int32_t k = A.row[i]; k < A.row[i + 1]; ++k) s += static_cast<double>(val[k]) * x[A.col[k]];
+      for (std::int32_t k = row[i]; k < row[i + 1]; ++k) s += static_cast<double>(val[k]) * x[col[k]];
       r[i] = b[i] - s;
       z[i] = dinv[i] * r[i];
       p[i] = z[i];
@@ -235,72 +246,68 @@ int pcg(const CsrMatrix& A, const Value* val, const double* b, double* x, double
       srz += r[i] * z[i];
       srr += r[i] * r[i];
     }
-    part[3 * t] = sb;
-    part[3 * t + 1] = srz;
-    part[3 * t + 2] = srr;
+    my[0] = sb;
+    my[1] = srz;
+    my[2] = srr;
 #pragma omp barrier
-#pragma omp single
-    {
-      bnorm2 = reduce(0);
-      rz = reduce(1);
-      rr = reduce(2);
-    }
-  }
-  if (bnorm2 == 0) {
-    std::fill(x, x + n, 0.0);
-    return 0;
-  }
-  const double tol2 = rel_tol * rel_tol * bnorm2;
-  if (rr <= tol2) return 0;
-  for (int it = 1; it <= max_iter; ++it) {
-    double pq = 0, rz_new = 0;
-    rr = 0;
-#pragma omp parallel num_threads(nt)
-    {
-      const int t = omp_get_thread_num();
+    const double bn2 = sum(0);
+    double rz = sum(1), rr = sum(2);
+    const double tol2 = rel_tol * rel_tol * bn2;
+    bool done = bn2 == 0 || rr <= tol2;
+    int it = 0;
+    while (!done && it < max_iter) {
+      ++it;
       double s_pq = 0;
-#pragma omp for schedule(static)
-      for (std::int32_t i = 0; i < n; ++i) {
+      for (std::int32_t i = lo; i < hi; ++i) {
         double s = 0;
-        for (std::int32_t k = A.row[i]; k < A.row[i + 1]; ++k) s += static_cast<double>(val[k]) * p[A.col[k]];
+        for (std::int32_t k = row[i]; k < row[i + 1]; ++k) s += static_cast<double>(val[k]) * p[col[k]];
         q[i] = s;
         s_pq += p[i] * s;
       }
-      part[3 * t] = s_pq;
+      my[3] = s_pq;
 #pragma omp barrier
-#pragma omp single
-      pq = reduce(0);
-      const double alpha = rz / pq;
+      const double alpha = rz / sum(3);
       double s_rz = 0, s_rr = 0;
-#pragma omp for schedule(static)
-      for (std::int32_t i = 0; i < n; ++i) {
+      for (std::int32_t i = lo; i < hi; ++i) {
         x[i] += alpha * p[i];
         r[i] -= alpha * q[i];
         z[i] = dinv[i] * r[i];
         s_rz += r[i] * z[i];
         s_rr += r[i] * r[i];
       }
-      part[3 * t] = s_rz;
-      part[3 * t + 1] = s_rr;
+      my[4] = s_rz;
+      my[5] = s_rr;
 #pragma omp barrier
-#pragma omp single
-      {
-        rz_new = reduce(0);
-        rr = reduce(1);
+      const double rz_new = sum(4);
+      rr = sum(5);
+      if (!std::isfinite(rr) || rr <= tol2) {
+        done = true;  // every thread sees the same sums, so all leave together
+        break;
       }
+      const double beta = rz_new / rz;
+      rz = rz_new;
+      for (std::int32_t i = lo; i < hi; ++i) p[i] = z[i] + beta * p[i];
+#pragma omp barrier
     }
-    CARDIOTWIN_CHECK(std::isfinite(rr), SolverDiverged, "conjugate gradients broke down", "a finite residual",
-                     "NaN/Inf at iteration " << it, Where({}, "linear_solver"));
-    if (rr <= tol2) return it;
-    const double beta = rz_new / rz;
-    rz = rz_new;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (std::int32_t i = 0; i < n; ++i) p[i] = z[i] + beta * p[i];
+    if (t == 0) {
+      iterations = it;
+      bnorm2 = bn2;
+      final_rr = rr;
+      zero_rhs = bn2 == 0;
+      broke_down = !std::isfinite(rr);
+      converged = done && !broke_down;
+    }
   }
-  CARDIOTWIN_CHECK(false, SolverDiverged, "conjugate gradients did not converge",
+  if (zero_rhs) {
+    std::fill(x, x + n, 0.0);
+    return 0;
+  }
+  CARDIOTWIN_CHECK(!broke_down, SolverDiverged, "conjugate gradients broke down", "a finite residual",
+                   "NaN/Inf at iteration " << iterations, Where({}, "linear_solver"));
+  CARDIOTWIN_CHECK(converged, SolverDiverged, "conjugate gradients did not converge",
                    "relative residual <= " << rel_tol << " within " << max_iter << " iterations",
-                   "relative residual " << std::sqrt(rr / bnorm2), Where({}, "linear_solver"));
-  return max_iter;
+                   "relative residual " << std::sqrt(final_rr / bnorm2), Where({}, "linear_solver"));
+  return iterations;
 }
 
 }  // namespace

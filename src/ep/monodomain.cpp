@@ -53,7 +53,8 @@ struct Monodomain::Impl {
   TetMesh mesh;  // geometry only (for snapshots and probes)
   std::int64_t n = 0;
   CsrMatrix A, C;  // A = M + theta dt K', C = dt K' (so that A - C = M - (1 - theta) dt K')
-  Eigen::VectorXd delta;  // last diffusion increment, the warm start of the next solve
+  Eigen::VectorXd delta;       // last diffusion increment
+  Eigen::VectorXd delta_prev;  // the one before: the next solve starts from 2 delta - delta_prev
   CgWorkspace cg;
   std::unique_ptr<Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>>> ldlt;  // linear_solver "cholesky"
   std::unique_ptr<IonicModel> model;
@@ -110,6 +111,16 @@ struct Monodomain::Impl {
     if (ldlt) {
       delta = ldlt->solve(rhs);
     } else {
+      // First guess: the increment extrapolated linearly from the last two (fronts move steadily,
+      // so this is closer than the last increment alone; measured ~25% fewer iterations).
+      double* d = delta.data();
+      double* dp = delta_prev.data();
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double g = 2 * d[i] - dp[i];
+        dp[i] = d[i];
+        d[i] = g;
+      }
       timings.cg_iterations +=
           conjugate_gradient(A, rhs.data(), delta.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
     }
@@ -261,6 +272,7 @@ Monodomain::Monodomain(const TetMesh& mesh, MonodomainOptions options) : impl_(s
   s.iion = Eigen::VectorXd::Zero(s.n);
   s.rhs = Eigen::VectorXd::Zero(s.n);
   s.delta = Eigen::VectorXd::Zero(s.n);
+  s.delta_prev = Eigen::VectorXd::Zero(s.n);
   s.cg.single_precision_matrix = o.single_precision_matrix;
   if (o.linear_solver == "cholesky") {
     const Eigen::SparseMatrix<double> As = s.A.eigen();
@@ -427,6 +439,7 @@ void Monodomain::save_checkpoint(const std::string& path) const {
     put_vec(os, ionic.data(), static_cast<std::int64_t>(ionic.size()));
     put_vec(os, s.probe_t.data(), static_cast<std::int64_t>(s.probe_t.size()));
     put_vec(os, s.probe_v.data(), static_cast<std::int64_t>(s.probe_v.size()));
+    put_vec(os, s.delta_prev.data(), s.n);  // appended: older checkpoints end before it
   });
 }
 
@@ -468,6 +481,14 @@ void Monodomain::load_checkpoint(const std::string& path) {
   s.act = Eigen::Map<Eigen::VectorXd>(act.data(), s.n);
   s.repol = Eigen::Map<Eigen::VectorXd>(repol.data(), s.n);
   s.delta = Eigen::Map<Eigen::VectorXd>(delta.data(), s.n);
+  if (rd.pos < bytes.size()) {
+    auto dp = rd.get_vec();
+    CARDIOTWIN_CHECK(static_cast<std::int64_t>(dp.size()) == s.n, FileFormatError, "corrupt checkpoint",
+                     s.n << " values per array", dp.size(), Where(path, "delta_prev"));
+    s.delta_prev = Eigen::Map<Eigen::VectorXd>(dp.data(), s.n);
+  } else {
+    s.delta_prev = s.delta;  // a checkpoint from before extrapolation: plain warm start once
+  }
   s.probe_t = std::move(pt);
   s.probe_v = std::move(pv);
   s.steps = header.at("steps").get<std::int64_t>();
