@@ -52,9 +52,10 @@ class MeshingWarning(UserWarning):
 
 
 def surface_tag(tag: int | str) -> int:
-    """The integer tag of ``tag``: an int, or a name ``'lv_endo'``, ``'rv_endo'``, ``'epi'``, ``'base'``."""
+    """The integer tag of ``tag``: an int, or a name ``'lv_endo'``, ``'rv_endo'``, ``'epi'``, ``'base'``
+    (any case)."""
     if isinstance(tag, str):
-        return int(_m.surface_tag_from_name(tag))
+        return int(_m.surface_tag_from_name(tag.lower()))
     return int(tag)
 
 
