@@ -160,6 +160,7 @@ TEST_CASE("a plane wave along the fibres is exact and the solve is threaded", "[
   face.box_min = {-0.01, -0.01, -0.01};
   face.box_max = {0.01, 3.01, 2.01};
   o.roots = {face};
+  o.tolerance_ms = 1e-9;
   for (const int threads : {1, 2}) {
     o.threads = threads;
     const EikonalSolution s = solve_eikonal(m, o);
