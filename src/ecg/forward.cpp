@@ -42,16 +42,96 @@ Eigen::VectorXd ElectrodeWeights::potentials(const Eigen::Ref<const Eigen::Vecto
   return weights * vm;
 }
 
-Signals ElectrodeWeights::apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms, const Field& vm_frames) const {
+namespace {
+
+constexpr int kGroup = 16;          // electrodes per pass (accumulators in registers)
+constexpr Eigen::Index kNodeBlock = 1024;  // nodes per work item: the weights block stays in L1/L2
+
+// out[f * stride + e] += sum over the block's nodes i of w[i * kGroup + e] * x_f[i], for every
+// frame f. The node block of the weights is reused for all frames, so each frame value is read
+// once from memory and the weights once per block. Compiled for AVX2+FMA too (chosen at run time).
+using Pack4 = double __attribute__((vector_size(32)));  // 4 doubles: one AVX register, or two SSE2
+// The same, for loads from addresses aligned to a double only.
+using Pack4u = double __attribute__((vector_size(32), aligned(8), may_alias));
+
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void accumulate_block(
+    const double* w, Eigen::Index m, const double* frames, Eigen::Index frame_stride, Eigen::Index num_frames,
+    double* out, Eigen::Index out_stride) {
+  static_assert(kGroup == 16, "the kernel holds 16 electrodes in four packs");
+  for (Eigen::Index f = 0; f < num_frames; ++f) {
+    const double* x = frames + f * frame_stride;
+    // Two nodes per iteration into separate accumulators: eight independent FMA chains.
+    Pack4 a0{}, a1{}, a2{}, a3{}, b0{}, b1{}, b2{}, b3{};
+    Eigen::Index i = 0;
+    for (; i + 1 < m; i += 2) {
+      const double* wi = w + i * kGroup;
+      const Pack4 xa = Pack4{} + x[i], xb = Pack4{} + x[i + 1];
+      a0 += *reinterpret_cast<const Pack4u*>(wi) * xa;
+      a1 += *reinterpret_cast<const Pack4u*>(wi + 4) * xa;
+      a2 += *reinterpret_cast<const Pack4u*>(wi + 8) * xa;
+      a3 += *reinterpret_cast<const Pack4u*>(wi + 12) * xa;
+      b0 += *reinterpret_cast<const Pack4u*>(wi + 16) * xb;
+      b1 += *reinterpret_cast<const Pack4u*>(wi + 20) * xb;
+      b2 += *reinterpret_cast<const Pack4u*>(wi + 24) * xb;
+      b3 += *reinterpret_cast<const Pack4u*>(wi + 28) * xb;
+    }
+    if (i < m) {
+      const double* wi = w + i * kGroup;
+      const Pack4 xa = Pack4{} + x[i];
+      a0 += *reinterpret_cast<const Pack4u*>(wi) * xa;
+      a1 += *reinterpret_cast<const Pack4u*>(wi + 4) * xa;
+      a2 += *reinterpret_cast<const Pack4u*>(wi + 8) * xa;
+      a3 += *reinterpret_cast<const Pack4u*>(wi + 12) * xa;
+    }
+    const Pack4 sum[4] = {a0 + b0, a1 + b1, a2 + b2, a3 + b3};
+    double* o = out + f * out_stride;
+    for (int k = 0; k < 4; ++k)
+      for (int e = 0; e < 4; ++e) o[4 * k + e] += sum[k][e];
+  }
+}
+
+}  // namespace
+
+Signals ElectrodeWeights::apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms,
+                                const Eigen::Ref<const Field>& vm_frames) const {
   CARDIOTWIN_CHECK(vm_frames.cols() == weights.cols(), InvalidInput, "Vm frames do not match the ECG weights",
                    weights.cols() << " columns (one per heart node)", vm_frames.cols() << " columns",
                    Where({}, "vm_frames"));
   CARDIOTWIN_CHECK(vm_frames.rows() == time_ms.size(), InvalidInput, "mismatched time axis",
                    time_ms.size() << " frames (one per time)", vm_frames.rows() << " frames", Where({}, "vm_frames"));
+  const Eigen::Index num_frames = vm_frames.rows(), n = weights.cols(), ne = weights.rows();
+  const Eigen::Index groups = (ne + kGroup - 1) / kGroup, padded = groups * kGroup;
+  const Eigen::Index blocks = (n + kNodeBlock - 1) / kNodeBlock;
+  // Threads split the node blocks (static, so the sums are deterministic for a thread count);
+  // each accumulates all frames in its own buffer, added in thread order at the end.
+  const int nt = static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(omp_get_max_threads(), blocks)));
+  std::vector<std::vector<double>> partial(static_cast<std::size_t>(nt));
+#pragma omp parallel num_threads(nt)
+  {
+    auto& acc = partial[static_cast<std::size_t>(omp_get_thread_num())];
+    acc.assign(static_cast<std::size_t>(num_frames * padded), 0.0);
+    std::vector<double> w(static_cast<std::size_t>(kNodeBlock * kGroup));
+#pragma omp for schedule(static)
+    for (Eigen::Index b = 0; b < blocks; ++b) {
+      const Eigen::Index lo = b * kNodeBlock, m = std::min(kNodeBlock, n - lo);
+      for (Eigen::Index g = 0; g < groups; ++g) {
+        for (int e = 0; e < kGroup; ++e) {
+          const Eigen::Index row = g * kGroup + e;
+          for (Eigen::Index i = 0; i < m; ++i)
+            w[static_cast<std::size_t>(i * kGroup + e)] = row < ne ? weights(row, lo + i) : 0.0;
+        }
+        accumulate_block(w.data(), m, vm_frames.data() + lo, vm_frames.outerStride(), num_frames,
+                         acc.data() + g * kGroup, padded);
+      }
+    }
+  }
   Signals s;
   s.time_ms = time_ms;
   s.names = names;
-  s.values = vm_frames * weights.transpose();
+  s.values = Field::Zero(num_frames, ne);
+  for (const auto& acc : partial)
+    for (Eigen::Index f = 0; f < num_frames; ++f)
+      for (Eigen::Index e = 0; e < ne; ++e) s.values(f, e) += acc[static_cast<std::size_t>(f * padded + e)];
   s.units = "mV";
   s.metadata = metadata;
   validate_signals(s);

@@ -45,7 +45,9 @@ struct ElectrodeWeights {
   Eigen::VectorXd potentials(const Eigen::Ref<const Eigen::VectorXd>& vm) const;
   /// Potentials of many frames: `vm_frames` is `#frames by #nodes` (row-major, one frame per
   /// row); returns Signals with one channel per electrode on `time_ms` (`#frames`).
-  Signals apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms, const Field& vm_frames) const;
+  /// Reads `vm_frames` in place (a C-ordered float64 numpy array is not copied); threaded over
+  /// node blocks, memory-bound.
+  Signals apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms, const Eigen::Ref<const Field>& vm_frames) const;
 };
 
 /// Options of the pseudo-ECG.

@@ -232,3 +232,25 @@ TEST_CASE("ECG from a series of Vm snapshots (.pvd of .vtu, as the monodomain wr
   io::write_vtu(dir.file("vm_2.vtu"), cube);
   CHECK_THROWS_WITH(apply_to_pvd(w, dir.file("vm.pvd")), Catch::Contains("no Vm"));
 }
+
+TEST_CASE("batched apply equals one dot product per frame and electrode", "[ecg][forward]") {
+  // 21 rows (two electrode groups, one partial) and 2500 nodes (three node blocks, one partial).
+  ElectrodeWeights w;
+  w.weights = Field::Random(21, 2500);
+  for (int e = 0; e < 21; ++e) w.names.push_back("e" + std::to_string(e));
+  const Field frames = Field::Random(7, 2500);
+  const Eigen::VectorXd t = Eigen::VectorXd::LinSpaced(7, 0, 6);
+  const Signals s = w.apply(t, frames);
+  REQUIRE(s.values.rows() == 7);
+  REQUIRE(s.values.cols() == 21);
+  for (int f = 0; f < 7; ++f) {
+    const Eigen::VectorXd ref = w.weights * frames.row(f).transpose();
+    for (int e = 0; e < 21; ++e) CHECK(s.values(f, e) == Approx(ref[e]).margin(1e-9));
+  }
+  // A column block of a bigger array (a strided view) works as well.
+  const Field wide = Field::Random(7, 2600);
+  const Signals v = w.apply(t, wide.leftCols(2500));
+  CHECK((v.values - Field(wide.leftCols(2500)) * w.weights.transpose()).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK_THROWS_WITH(w.apply(t.head(6), frames), Catch::Contains("mismatched time axis"));
+  CHECK_THROWS_WITH(w.apply(t, wide), Catch::Contains("do not match the ECG weights"));
+}
