@@ -333,6 +333,9 @@ COMMANDS += [_ecg_cli.add_ecg, _ecg_cli.add_ecg_features]
 from ._segment_cli import add_segment  # noqa: E402 - the segmentation stage's subcommand
 
 COMMANDS += [add_segment]
+from ._run_cli import add_run  # noqa: E402 - the whole pipeline
+
+COMMANDS += [add_run]
 
 
 def build_parser() -> argparse.ArgumentParser:
