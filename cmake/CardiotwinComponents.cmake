@@ -19,7 +19,8 @@ if(CARDIOTWIN_WITH_CGAL AND EXISTS ${PROJECT_SOURCE_DIR}/src/mesh/cgal.cpp)
   endif()
 endif()
 if(CARDIOTWIN_WITH_TORCH AND EXISTS ${PROJECT_SOURCE_DIR}/src/segment/torch.cpp)
-  cardiotwin_add_library(segment SOURCES src/segment/torch.cpp
+  # libtorch is included by torch.cpp only; segment.cpp (pre/postprocessing) compiles quickly.
+  cardiotwin_add_library(segment SOURCES src/segment/segment.cpp src/segment/torch.cpp
     PUBLIC_DEPS cardiotwin::core PRIVATE_DEPS ${TORCH_LIBRARIES})
 endif()
 foreach(comp mesh_tetgen mesh_cgal segment)

@@ -15,3 +15,6 @@
 #if CARDIOTWIN_HAS_MESH_CGAL
 #include "cardiotwin/mesh/cgal.hpp"
 #endif
+#if CARDIOTWIN_HAS_SEGMENT
+#include "cardiotwin/segment.hpp"
+#endif
