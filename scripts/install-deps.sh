@@ -29,4 +29,11 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.11" "cmake>=3.20" ninja \
   numpy pytest nibabel meshio pydicom matplotlib tqdm
+# libtorch for the segmentation component comes from the CPU torch wheel, always pinned (an
+# unpinned torch resolves multi-GB CUDA builds). CARDIOTWIN_WITH_TORCH=0 skips it; the build then
+# leaves the component out and segmentation raises MissingComponent.
+if [ "${CARDIOTWIN_WITH_TORCH:-1}" != 0 ] && ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+  echo "[deps] pip install torch==2.13.0"
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+fi
 echo "[deps] ready: $VENV"

@@ -13,15 +13,26 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 step() { echo; echo "=== $* ==="; }
 
+# The segmentation component (libtorch) is built when the venv has torch (install-deps.sh pins
+# torch==2.13.0); without it everything else is built and tested, and segmentation tests skip.
+TORCH_ARGS=(); PIP_TORCH_ARGS=(); EXAMPLE_ARGS=()
+TORCH_PREFIX="$("$PYBIN/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)"
+if [ -n "$TORCH_PREFIX" ]; then
+  echo "[test] libtorch from $TORCH_PREFIX: building the segment component"
+  TORCH_ARGS=(-DCARDIOTWIN_WITH_TORCH=ON "-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
+  PIP_TORCH_ARGS=(-C cmake.define.CARDIOTWIN_WITH_TORCH=ON "-C" "cmake.define.CMAKE_PREFIX_PATH=$TORCH_PREFIX")
+  EXAMPLE_ARGS=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
+fi
+
 step "C++ library and Catch2 tests"
 cmake -S . -B build/cpp -G Ninja -DCARDIOTWIN_BUILD_TESTS=ON -DCARDIOTWIN_WARNINGS_AS_ERRORS=ON \
-  -DCMAKE_INSTALL_PREFIX="$ROOT/build/install" >/dev/null
+  -DCMAKE_INSTALL_PREFIX="$ROOT/build/install" ${TORCH_ARGS[@]+"${TORCH_ARGS[@]}"} >/dev/null
 cmake --build build/cpp
 ctest --test-dir build/cpp --output-on-failure
 cmake --install build/cpp >/dev/null
 
 step "Python package (pip install .)"
-"$PYBIN/python" -m pip install -q --no-build-isolation .
+"$PYBIN/python" -m pip install -q --no-build-isolation ${PIP_TORCH_ARGS[@]+"${PIP_TORCH_ARGS[@]}"} .
 "$PYBIN/python" -c "import cardiotwin, json; print(json.dumps({'version': cardiotwin.__version__, 'components': cardiotwin.components}))"
 
 step "pytest"
@@ -32,7 +43,8 @@ for how in install pip; do
   if [ "$how" = install ]; then cmdir="$ROOT/build/install/lib/cmake/cardiotwin"; else
     cmdir="$("$PYBIN/python" -c 'import cardiotwin; print(cardiotwin.get_cmake_dir())')"; fi
   rm -rf "build/example-$how"
-  cmake -S examples/cpp/mesh_io -B "build/example-$how" -G Ninja -Dcardiotwin_DIR="$cmdir" >/dev/null
+  cmake -S examples/cpp/mesh_io -B "build/example-$how" -G Ninja -Dcardiotwin_DIR="$cmdir" \
+    ${EXAMPLE_ARGS[@]+"${EXAMPLE_ARGS[@]}"} >/dev/null
   cmake --build "build/example-$how"
   "build/example-$how/mesh_io" "build/example-$how/out"
 done
