@@ -166,7 +166,7 @@ def sample_batch(slices: list[dict], batch: int, patch: int, spacing: float, rng
         nx, ny = img2.shape
         sx, sy = s["spacing"][0], s["spacing"][1]
         # crop centre: near the LV (centroid of labels, jitter 15 mm), sometimes anywhere
-        if rng.random() < 0.35 or not (lab2 > 0).any():
+        if rng.random() < 0.25 or not (lab2 > 0).any():
             ci, cj = rng.uniform(0, nx - 1), rng.uniform(0, ny - 1)
         else:
             ii, jj = np.nonzero(lab2 > 0)
@@ -416,7 +416,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=here.parent / "shared/data/mri/sunnybrook")
     ap.add_argument("--out", type=Path, default=here / "python/cardiotwin/models/sunnybrook_lv")
     ap.add_argument("--iters", type=int, default=400)
-    ap.add_argument("--lopo-iters", type=int, default=300, help="iterations of each LOPO fold")
+    ap.add_argument("--lopo-iters", type=int, default=400, help="iterations of each LOPO fold")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--patch", type=int, default=96)
     ap.add_argument("--spacing", type=float, default=1.5, help="model in-plane spacing (mm)")
