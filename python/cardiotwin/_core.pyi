@@ -737,3 +737,47 @@ class ep:
             """As returned by ``solve_eikonal``."""
         @property
         def options(self) -> dict[str, Any]: ...
+
+class segment:
+    """Segmentation with TorchScript models (component ``segment``, libtorch). Without it only
+    ``load_model`` exists, raising `MissingComponent`."""
+
+    class SegmentResult:
+        @property
+        def labels(self) -> core.LabelMap:
+            """Labels on the input image's geometry."""
+        @property
+        def voxel_counts(self) -> list[int]:
+            """Voxels per model label, ordered by label value."""
+        @property
+        def volumes_ml(self) -> list[float]:
+            """Volume per model label (mL), ordered by label value."""
+        @property
+        def warnings(self) -> list[str]:
+            """Empty result, labels not found or removed as implausibly small."""
+        @property
+        def empty(self) -> bool: ...
+
+    class Model:
+        @staticmethod
+        def load(path: str) -> segment.Model:
+            """Load ``model.pt`` and ``metadata.json`` from the folder `path`."""
+        @staticmethod
+        def load_files(model_path: str, metadata_path: str) -> segment.Model: ...
+        @property
+        def info(self) -> dict[str, Any]:
+            """Metadata: name, labels {name: value}, output_channels, spacing_mm, patch_size, ..."""
+        def segment(self, image: core.Image, options: Mapping[str, Any] | None = None) -> segment.SegmentResult:
+            """Options: overlap, gaussian_sigma, mirror, largest_component, fill_holes, min_volume,
+            threads, batch; unknown keys raise `InvalidInput`."""
+        def probabilities(self, image: core.Image, options: Mapping[str, Any] | None = None) -> list[core.Image]:
+            """Class probabilities on the input grid, one image per output channel."""
+
+    @staticmethod
+    def keep_largest_components(labels: core.LabelMap) -> int: ...
+    @staticmethod
+    def fill_holes(labels: core.LabelMap, axis: int = 2) -> int: ...
+    @staticmethod
+    def default_options() -> dict[str, Any]: ...
+    @staticmethod
+    def set_num_threads(threads: int) -> None: ...
