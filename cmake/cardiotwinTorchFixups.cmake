@@ -1,16 +1,21 @@
 # Included right after find_package(Torch) (here and in the installed cardiotwinConfig.cmake).
-# The CMake config of the pip torch wheel gives its caffe2::mkl target the include directory
-# "MKL_INCLUDE_DIR-NOTFOUND" when no MKL headers are found (the wheel ships none), and CMake then
-# refuses to generate any target that links torch. Drop such entries.
+# The CMake config of the pip torch wheel describes MKL through a target caffe2::mkl even though
+# the wheel links MKL into libtorch_cpu and ships no MKL headers: without MKL installed, its
+# include directory is "MKL_INCLUDE_DIR-NOTFOUND" (CMake then refuses to generate any target
+# linking torch) and its link libraries "FALSE" (the link fails on -lFALSE). Drop such entries.
 foreach(_ct_target IN ITEMS caffe2::mkl torch torch_cpu)
   if(TARGET ${_ct_target})
-    get_target_property(_ct_inc ${_ct_target} INTERFACE_INCLUDE_DIRECTORIES)
-    # (not if(_ct_inc): a value ending in -NOTFOUND is false there)
-    if(NOT "${_ct_inc}" STREQUAL "_ct_inc-NOTFOUND")
-      list(FILTER _ct_inc EXCLUDE REGEX "-NOTFOUND$")
-      set_property(TARGET ${_ct_target} PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${_ct_inc}")
-    endif()
+    foreach(_ct_prop IN ITEMS INTERFACE_INCLUDE_DIRECTORIES INTERFACE_LINK_LIBRARIES)
+      get_target_property(_ct_values ${_ct_target} ${_ct_prop})
+      # (not if(_ct_values): a value ending in -NOTFOUND is false there)
+      if(NOT "${_ct_values}" STREQUAL "_ct_values-NOTFOUND")
+        list(FILTER _ct_values EXCLUDE REGEX "-NOTFOUND$")
+        list(FILTER _ct_values EXCLUDE REGEX "^(FALSE|OFF|NO)$")
+        set_property(TARGET ${_ct_target} PROPERTY ${_ct_prop} "${_ct_values}")
+      endif()
+    endforeach()
   endif()
 endforeach()
 unset(_ct_target)
-unset(_ct_inc)
+unset(_ct_prop)
+unset(_ct_values)
