@@ -19,9 +19,11 @@ TORCH_ARGS=(); PIP_TORCH_ARGS=(); EXAMPLE_ARGS=()
 TORCH_PREFIX="$("$PYBIN/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)"
 if [ -n "$TORCH_PREFIX" ]; then
   echo "[test] libtorch from $TORCH_PREFIX: building the segment component"
-  TORCH_ARGS=(-DCARDIOTWIN_WITH_TORCH=ON "-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
-  PIP_TORCH_ARGS=(-C cmake.define.CARDIOTWIN_WITH_TORCH=ON "-C" "cmake.define.CMAKE_PREFIX_PATH=$TORCH_PREFIX")
-  EXAMPLE_ARGS=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
+  # Torch_DIR, not CMAKE_PREFIX_PATH: the latter would replace the prefix path scikit-build-core
+  # sets for the build's own site-packages (pybind11).
+  TORCH_ARGS=(-DCARDIOTWIN_WITH_TORCH=ON "-DTorch_DIR=$TORCH_PREFIX/Torch")
+  PIP_TORCH_ARGS=(-C cmake.define.CARDIOTWIN_WITH_TORCH=ON "-C" "cmake.define.Torch_DIR=$TORCH_PREFIX/Torch")
+  EXAMPLE_ARGS=("-DTorch_DIR=$TORCH_PREFIX/Torch")
 fi
 
 step "C++ library and Catch2 tests"
