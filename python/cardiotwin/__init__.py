@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import os as _os
 
-from . import _core
+try:
+    from . import _core
+except ImportError as _e:  # built with libtorch, whose libraries the loader did not find:
+    if "torch" not in str(_e) and "c10" not in str(_e):  # importing torch first loads them
+        raise
+    import torch as _torch  # noqa: F401
+
+    from . import _core
 from ._core import (
     Error,
     FileFormatError,
