@@ -19,6 +19,7 @@
 #include "cardiotwin/ep/single_cell.hpp"
 #include "cardiotwin/ep/stimulus.hpp"
 #include "cardiotwin/io/vtk.hpp"
+#include "threads.hpp"
 
 namespace cardiotwin::ep {
 namespace {
@@ -28,19 +29,8 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-int effective_threads(int requested, std::int64_t n) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::clamp<std::int64_t>(n / 20000, 1, omp_get_num_procs()));
-}
-
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadScope() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
+using detail::effective_threads;
+using detail::ThreadScope;
 
 Eigen::Vector3d read_point(JsonReader& r, const std::string& key, bool required) {
   std::vector<double> v;

@@ -18,6 +18,7 @@
 #include "cardiotwin/ep/fem.hpp"
 #include "cardiotwin/ep/ionic_model.hpp"
 #include "cardiotwin/io/vtk.hpp"
+#include "threads.hpp"
 
 namespace cardiotwin::ep {
 namespace {
@@ -29,22 +30,8 @@ double seconds_since(Clock::time_point t0) {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::int64_t kBlock = 2048;  // cells per ionic work item (fits L2 with all states)
 
-// Threads for a mesh of n nodes: the request, or (0 = automatic) one thread per 20k nodes up to
-// the core count, since fork/join costs outweigh the work on small meshes.
-int effective_threads(int requested, std::int64_t n) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::clamp<std::int64_t>(n / 20000, 1, omp_get_num_procs()));
-}
-
-// Sets the OpenMP thread count for a solver call and restores the caller's when it returns.
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadScope() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
+using detail::effective_threads;
+using detail::ThreadScope;
 
 }  // namespace
 

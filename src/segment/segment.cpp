@@ -295,55 +295,6 @@ std::vector<float> normalise(const Image<float>& image, const ModelInfo& info) {
   return out;
 }
 
-std::int64_t keep_largest_components(LabelMap& labels) {
-  const auto& sh = labels.shape();
-  auto& v = labels.values();
-  std::vector<std::int32_t> comp(v.size(), -1);
-  std::int64_t removed = 0;
-  std::vector<std::int64_t> stack;
-  std::array<bool, 256> present{};
-  for (auto x : v) present[x] = true;
-  for (int lab = 1; lab < 256; ++lab) {
-    if (!present[static_cast<std::size_t>(lab)]) continue;
-    std::vector<std::int64_t> sizes;
-    for (std::int64_t start = 0; start < labels.size(); ++start) {
-      if (v[static_cast<std::size_t>(start)] != lab || comp[static_cast<std::size_t>(start)] >= 0)
-        continue;
-      const auto id = static_cast<std::int32_t>(sizes.size());
-      std::int64_t count = 0;
-      stack.assign(1, start);
-      comp[static_cast<std::size_t>(start)] = id;
-      while (!stack.empty()) {
-        const std::int64_t o = stack.back();
-        stack.pop_back();
-        ++count;
-        const std::int64_t i = o % sh[0], j = (o / sh[0]) % sh[1], k = o / (sh[0] * sh[1]);
-        for (std::int64_t dk = -1; dk <= 1; ++dk)
-          for (std::int64_t dj = -1; dj <= 1; ++dj)
-            for (std::int64_t di = -1; di <= 1; ++di) {
-              const std::int64_t a = i + di, b = j + dj, c = k + dk;
-              if (a < 0 || b < 0 || c < 0 || a >= sh[0] || b >= sh[1] || c >= sh[2]) continue;
-              const auto q = static_cast<std::size_t>(labels.offset(a, b, c));
-              if (v[q] == lab && comp[q] < 0) {
-                comp[q] = id;
-                stack.push_back(static_cast<std::int64_t>(q));
-              }
-            }
-      }
-      sizes.push_back(count);
-    }
-    if (sizes.size() <= 1) continue;
-    const auto keep = static_cast<std::int32_t>(
-        std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
-    for (std::size_t q = 0; q < v.size(); ++q)
-      if (v[q] == lab && comp[q] != keep) {
-        v[q] = 0;
-        ++removed;
-      }
-  }
-  return removed;
-}
-
 namespace {
 
 /// 26-connected components of the voxels equal to `value`: component id per voxel (-1 elsewhere)
@@ -382,6 +333,28 @@ std::vector<std::int64_t> components(const LabelMap& labels, int value, std::vec
 }
 
 }  // namespace
+
+std::int64_t keep_largest_components(LabelMap& labels) {
+  auto& v = labels.values();
+  std::array<bool, 256> present{};
+  for (auto x : v) present[x] = true;
+  std::int64_t removed = 0;
+  std::vector<std::int32_t> comp;
+  for (int lab = 1; lab < 256; ++lab) {
+    if (!present[static_cast<std::size_t>(lab)]) continue;
+    const std::vector<std::int64_t> sizes = components(labels, lab, comp);
+    if (sizes.size() <= 1) continue;
+    const auto keep = static_cast<std::int32_t>(
+        std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
+    for (std::size_t q = 0; q < v.size(); ++q)
+      if (v[q] == lab && comp[q] != keep) {
+        v[q] = 0;
+        ++removed;
+      }
+  }
+  return removed;
+}
+
 
 std::int64_t select_enclosed(LabelMap& labels, int inner, int outer, int axis) {
   CARDIOTWIN_CHECK(axis >= 0 && axis <= 2, InvalidInput, "bad slice axis", "0, 1 or 2", axis,
