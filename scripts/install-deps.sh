@@ -29,6 +29,8 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.11" "cmake>=3.20" ninja \
   numpy pytest nibabel meshio pydicom matplotlib tqdm
+# Cohorts (Dask, Parquet tables), notebooks executed in CI, the Sphinx documentation.
+"$VENV/bin/python" -m pip install -q "dask[distributed]" pyarrow nbclient nbformat ipykernel sphinx myst-parser
 # libtorch for the segmentation component comes from the CPU torch wheel, always pinned (an
 # unpinned torch resolves multi-GB CUDA builds). CARDIOTWIN_WITH_TORCH=0 skips it; the build then
 # leaves the component out and segmentation raises MissingComponent.
