@@ -336,6 +336,9 @@ COMMANDS += [add_segment]
 from ._run_cli import add_run  # noqa: E402 - the whole pipeline
 
 COMMANDS += [add_run]
+from ._cohort_cli import add_cohort  # noqa: E402 - many twins on Dask
+
+COMMANDS += [add_cohort]
 
 
 def build_parser() -> argparse.ArgumentParser:
