@@ -605,6 +605,9 @@ def run_cohort(cohort: Mapping[str, Any] | str | os.PathLike, outdir: str | os.P
     spec = load_cohort(cohort)
     out = Path(outdir)
     (out / "twins").mkdir(parents=True, exist_ok=True)
+    # temporary files of writes that a killed run left behind (records themselves are whole)
+    for stale in list((out / "twins").glob(".*.tmp*")) + list(out.glob(".results.*.tmp.parquet")):
+        stale.unlink(missing_ok=True)
     _atomic_write(out / "cohort.json", json.dumps(spec, indent=1) + "\n")
     twins = spec["twins"]
     done = _finished(out, twins, retry_failed)

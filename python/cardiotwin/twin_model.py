@@ -205,7 +205,7 @@ class TwinModel:
                 raise ValueError(f"unknown feature '{f}': expected a global feature "
                                  "(qrs_duration_ms, qt_ms, qtc_bazett_ms, axis_deg, "
                                  "total_activation_ms, ...) or r_mv_LEAD / s_mv_LEAD / t_mv_LEAD / "
-                                 "qrs_area_LEAD with a lead of the 12-lead ECG")
+                                 "qrs_area_LEAD / rs_ratio_LEAD with a lead of the 12-lead ECG")
         self._scaled: OrderedDict[float, _Scaled] = OrderedDict()
         self._cache_size = max(1, int(cache_size))
         self._base: _Base | None = None
@@ -218,7 +218,7 @@ class TwinModel:
         if name in ("qrs_duration_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "axis_deg",
                     "total_activation_ms", "t_peak_ms", "qrs_onset_ms", "qrs_offset_ms"):
             return True
-        for prefix in ("r_mv_", "s_mv_", "t_mv_", "qrs_area_"):
+        for prefix in ("r_mv_", "s_mv_", "t_mv_", "qrs_area_", "rs_ratio_"):
             if name.startswith(prefix) and name[len(prefix):] in leads:
                 return True
         return False
@@ -383,7 +383,21 @@ class TwinModel:
             out[f"s_mv_{lead}"] = num(lf.get("s_amplitude_mv"))
             out[f"t_mv_{lead}"] = num(lf.get("t_amplitude_mv"))
             out[f"qrs_area_{lead}"] = num(lf.get("qrs_area_mv_ms"))
+            r, s = out[f"r_mv_{lead}"], out[f"s_mv_{lead}"]
+            # R / (R + |S|): QRS morphology without the amplitude scale, which the pseudo-ECG in
+            # an infinite medium does not get right (no torso)
+            out[f"rs_ratio_{lead}"] = r / (r + abs(s)) if r + abs(s) > 0 else float("nan")
         return out
+
+    def measured_features(self, signals: Any, **options: Any) -> dict[str, float]:
+        """The features of a measured ECG (a Signals or a file), named as :meth:`run` names them
+        (the median beat of a rhythm; ``total_activation_ms`` is NaN). `options` go to
+        :func:`cardiotwin.ecg.features`."""
+        from . import ecg
+
+        raw = ecg.features(signals, **options)
+        raw.pop("beat", None)
+        return self._flatten(raw, np.array([]))
 
     def evaluate(self, values: Mapping[str, float] | None = None) -> dict[str, float]:
         """The features (all of them, not only :attr:`feature_names`) of one twin."""
