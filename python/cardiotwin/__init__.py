@@ -66,7 +66,17 @@ def get_cmake_dir() -> str:
     )
 
 
+def __getattr__(name: str) -> object:
+    # cardiotwin.Twin is imported on first use (it pulls in the pipeline and its stages)
+    if name == "Twin":
+        from .twin import Twin
+
+        return Twin
+    raise AttributeError(f"module 'cardiotwin' has no attribute '{name}'")
+
+
 __all__ = [
+    "Twin",
     "Error", "FileFormatError", "FileIOError", "InvalidInput", "MissingComponent", "SolverDiverged",
     "FieldMap", "Image", "LabelMap", "MeshCheck", "Signals", "SurfaceMesh", "TetMesh",
     "check_mesh", "validate_mesh", "has_cgal", "has_tetgen", "has_torch", "components",

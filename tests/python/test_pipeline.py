@@ -183,6 +183,34 @@ def test_run_from_mri_segments_first(tmp_path, capsys):
     assert "ecg" not in summary and 60 < summary["mesh"]["volume_ml"] < 200
 
 
+def test_twin_in_steps_with_pictures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    messages = []
+    twin = cardiotwin.Twin(labels=str(SUNNYBROOK_ED_LABELS), outdir=tmp_path / "t", log=messages.append,
+                           mesh={"size_mm": 3.0}, output={"vm_every_ms": 0, "report": False})
+    assert "done: nothing yet" in repr(twin)
+    with pytest.raises(RuntimeError, match="run the 'anatomy' stage first"):
+        twin.heart
+    twin.run(until="anatomy")
+    assert list(twin.stages) == ["mesh", "anatomy"]
+    assert "transmural" in twin.heart.point_data and "helix_deg" in twin.heart.cell_data
+    with pytest.raises(RuntimeError, match="run the 'activation' stage first"):
+        twin.plot_activation()
+    twin.run()
+    assert "[mesh] up to date, skipped" in messages
+    assert twin.ecg.num_channels == 12
+    assert twin.features["simulated"]["qrs_duration_ms"] == twin.summary["ecg"]["qrs_duration_ms"]
+    assert twin.plot_activation().figure is not None
+    assert twin.plot_activation("repolarisation").figure is not None
+    assert twin.plot_ecg() is not None
+    page = twin._repr_html_()
+    assert "activation" in page and "qrs_duration_ms" in page
+    with pytest.raises(RuntimeError, match="no image input"):
+        twin.plot_segmentation()
+
+
 def test_print_defaults(capsys):
     assert cli.main(["run", "--print-defaults"]) == 0
     defaults = json.loads(capsys.readouterr().out)
