@@ -9,6 +9,7 @@
 #include "cardiotwin/ep.hpp"
 #include "cardiotwin/anatomy.hpp"
 #include "cardiotwin/ecg.hpp"
+#include "cardiotwin/emulate.hpp"
 #if CARDIOTWIN_HAS_MESH_TETGEN
 #include "cardiotwin/mesh/tetgen.hpp"
 #endif
