@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs dependencies, builds and installs the Python
-# package, builds and runs the C++ (Catch2, through ctest) and Python (pytest) suites, and builds
-# and runs the C++ example against both the `cmake --install` tree and the pip-installed copy.
+# package, builds and runs the C++ (Catch2, through ctest) and Python (pytest, notebooks included)
+# suites, builds and runs the C++ examples against both the `cmake --install` tree and the
+# pip-installed copy, and builds the documentation with warnings as errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -40,16 +41,22 @@ step "Python package (pip install .)"
 step "pytest"
 (cd "$ROOT" && "$PYBIN/python" -m pytest tests/python -q)
 
-step "C++ example against the cmake --install tree and the pip-installed package"
+step "C++ examples against the cmake --install tree and the pip-installed package"
 for how in install pip; do
   if [ "$how" = install ]; then cmdir="$ROOT/build/install/lib/cmake/cardiotwin"; else
     cmdir="$("$PYBIN/python" -c 'import cardiotwin; print(cardiotwin.get_cmake_dir())')"; fi
-  rm -rf "build/example-$how"
-  cmake -S examples/cpp/mesh_io -B "build/example-$how" -G Ninja -Dcardiotwin_DIR="$cmdir" \
-    ${EXAMPLE_ARGS[@]+"${EXAMPLE_ARGS[@]}"} >/dev/null
-  cmake --build "build/example-$how"
-  "build/example-$how/mesh_io" "build/example-$how/out"
+  for ex in mesh_io twin; do
+    rm -rf "build/example-$ex-$how"
+    cmake -S "examples/cpp/$ex" -B "build/example-$ex-$how" -G Ninja -Dcardiotwin_DIR="$cmdir" \
+      ${EXAMPLE_ARGS[@]+"${EXAMPLE_ARGS[@]}"} >/dev/null
+    cmake --build "build/example-$ex-$how"
+    "build/example-$ex-$how/$ex" "build/example-$ex-$how/out"
+  done
 done
+
+step "documentation (Sphinx, warnings as errors)"
+"$PYBIN/python" -m sphinx -W --keep-going -q -b html docs build/docs
+echo "[test] documentation in build/docs/index.html"
 
 step "Python example"
 "$PYBIN/python" examples/python/mri_to_mesh.py --out build/example-python

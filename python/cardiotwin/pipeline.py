@@ -608,5 +608,5 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
     return summary
 
 
-__all__ = ["PipelineError", "SCHEMA_VERSION", "STAGES", "check_input_units", "default_config", "load_config",
-           "run_twin"]
+__all__ = ["PipelineError", "SCHEMA_VERSION", "STAGES", "check_input_units", "clean_lv_slices", "default_config",
+           "load_config", "run_twin"]
