@@ -70,13 +70,14 @@ def latin_hypercube(n: int, bounds: Any, seed: int | None = 0) -> np.ndarray:
     if int(n) < 1:
         raise ValueError(f"n must be at least 1, found {n}")
     try:
-        from . import emulate  # helper module of the emulators, when built
+        from . import emulate  # the emulators' designs, when that component is built
 
         lhs = getattr(emulate, "latin_hypercube", None)
-    except ImportError:
+    except (ImportError, AttributeError):
         lhs = None
     if lhs is not None:
-        return np.asarray(lhs(int(n), b, seed=seed), dtype=float)
+        named = [(f"x{i}", float(lo), float(hi)) for i, (lo, hi) in enumerate(b)]
+        return np.asarray(lhs(int(n), named, seed=int(seed or 0)), dtype=float)
     rng = np.random.default_rng(seed)
     k = b.shape[0]
     u = (np.argsort(rng.random((int(n), k)), axis=0) + rng.random((int(n), k))) / int(n)
