@@ -7,6 +7,7 @@ namespace py = pybind11;
 namespace cardiotwin::python {
 void bind_ecg(py::module_& m);  // bind_ecg.cpp
 void bind_segment(py::module_& m);  // bind_segment.cpp
+void bind_emulate(py::module_& m);  // bind_emulate.cpp
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -29,6 +30,8 @@ PYBIND11_MODULE(_core, m) {
   cardiotwin::python::bind_ep(ep);
   auto ecg = m.def_submodule("ecg", "ECG: forward models, electrodes, 12 leads, WFDB/CSV files, filters, features.");
   cardiotwin::python::bind_ecg(ecg);
+  auto emulate = m.def_submodule("emulate", "Emulators: Latin hypercube and Sobol designs, Gaussian-process emulators.");
+  cardiotwin::python::bind_emulate(emulate);
   auto segment = m.def_submodule("segment", "Segmentation: TorchScript models (libtorch) to label maps.");
   cardiotwin::python::bind_segment(segment);
 }
