@@ -205,7 +205,7 @@ class TwinModel:
                 raise ValueError(f"unknown feature '{f}': expected a global feature "
                                  "(qrs_duration_ms, qt_ms, qtc_bazett_ms, axis_deg, "
                                  "total_activation_ms, ...) or r_mv_LEAD / s_mv_LEAD / t_mv_LEAD / "
-                                 "qrs_area_LEAD / rs_ratio_LEAD with a lead of the 12-lead ECG")
+                                 "qrs_area_LEAD / rs_ratio_LEAD / t_rel_LEAD with a lead of the 12-lead ECG")
         self._scaled: OrderedDict[float, _Scaled] = OrderedDict()
         self._cache_size = max(1, int(cache_size))
         self._base: _Base | None = None
@@ -218,7 +218,7 @@ class TwinModel:
         if name in ("qrs_duration_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "axis_deg",
                     "total_activation_ms", "t_peak_ms", "qrs_onset_ms", "qrs_offset_ms"):
             return True
-        for prefix in ("r_mv_", "s_mv_", "t_mv_", "qrs_area_", "rs_ratio_"):
+        for prefix in ("r_mv_", "s_mv_", "t_mv_", "qrs_area_", "rs_ratio_", "t_rel_"):
             if name.startswith(prefix) and name[len(prefix):] in leads:
                 return True
         return False
@@ -387,6 +387,8 @@ class TwinModel:
             # R / (R + |S|): QRS morphology without the amplitude scale, which the pseudo-ECG in
             # an infinite medium does not get right (no torso)
             out[f"rs_ratio_{lead}"] = r / (r + abs(s)) if r + abs(s) > 0 else float("nan")
+            # T amplitude relative to the QRS's peak-to-peak amplitude (polarity and size of T)
+            out[f"t_rel_{lead}"] = out[f"t_mv_{lead}"] / (r + abs(s)) if r + abs(s) > 0 else float("nan")
         return out
 
     def measured_features(self, signals: Any, **options: Any) -> dict[str, float]:
