@@ -26,7 +26,7 @@ def _segment(args: argparse.Namespace) -> int:
     from cardiotwin import io
     from cardiotwin import segment as seg
 
-    options = {"mirror": not args.no_mirror, "overlap": args.overlap}
+    options = {"mirror": bool(args.mirror), "overlap": args.overlap}
     if args.threads:
         options["threads"] = args.threads
     t0 = time.perf_counter()
@@ -73,8 +73,9 @@ def add_segment(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, metavar="DIR", help="model folder (default: bundled model)")
     p.add_argument("--overlay", default=None, metavar="PNG", help="overlay PNG (default: OUTPUT with .png)")
     p.add_argument("--no-overlay", action="store_true", help="do not write the overlay PNG")
-    p.add_argument("--no-mirror", action="store_true", help="no mirrored predictions (3x faster)")
-    p.add_argument("--overlap", type=float, default=0.5, help="sliding-window overlap fraction")
+    p.add_argument("--mirror", action="store_true", help="average with mirrored predictions (3x slower)")
+    p.add_argument("--no-mirror", action="store_false", dest="mirror", help="no mirrored predictions (the default)")
+    p.add_argument("--overlap", type=float, default=0.25, help="sliding-window overlap fraction")
     p.add_argument("--threads", type=int, default=0, help="libtorch threads (0: libtorch's default)")
     p.add_argument("--compact", action="store_true", help="one line of JSON")
     p.set_defaults(func=_segment)

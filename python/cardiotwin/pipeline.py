@@ -52,7 +52,7 @@ FAST_LAYER_REGION = 90  # region tag given to the sub-endocardial tets of the fa
 _DEFAULTS: dict[str, Any] = {
     "version": SCHEMA_VERSION,
     "input": {"image": None, "labels": None, "mesh": None, "ecg": None},
-    "segmentation": {"model": None, "threads": 0, "mirror": True},
+    "segmentation": {"model": None, "threads": 0, "mirror": False},
     "labels": {"myocardium": [2], "lv_blood": 1, "rv_blood": None, "base_labels": [], "base_axis": "+k",
                "clean_slices": True},
     "mesh": {"size_mm": 2.0},

