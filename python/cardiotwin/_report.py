@@ -128,10 +128,12 @@ def write_report(outdir: str | Path, summary: Mapping[str, Any]) -> str:
     parts.append(_table(rows))
     comparison = ecg.get("comparison")
     if comparison:
-        corr = comparison.get("correlation") or comparison.get("per_lead_correlation")
-        if isinstance(corr, Mapping):
-            parts.append("<p>Against the measured ECG (correlation per lead):</p>")
-            parts.append(_table([(k, _fmt(float(v), "", 2)) for k, v in corr.items()], ("lead", "r")))
+        rows = [(lead, f"{_fmt(v.get('correlation'), '', 2)} / {_fmt(v.get('rmse_mv'), ' mV', 3)}")
+                for lead, v in (comparison.get("leads") or {}).items()]
+        parts.append("<p>Against the measured ECG's median beat, QRS onsets aligned (best shift "
+                     f"{_fmt(comparison.get('shift_ms'), ' ms')}; mean correlation "
+                     f"{_fmt(comparison.get('mean_correlation'), '', 2)}):</p>")
+        parts.append(_table(rows, ("lead", "correlation / RMS difference")))
     parts.append(_img(out / "ecg.png", "12-lead ECG"))
     parts.append("<p>Pseudo-ECG of the heart in an infinite homogeneous medium, with electrodes placed from the "
                  "heart's principal axes; samples in <code>ecg.csv</code>, features in "

@@ -582,11 +582,18 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
         result: dict[str, Any] = {"simulated": feats}
         ecgs, labels = [signals], ["twin"]
         if inputs["ecg"] is not None:
-            measured = ecg.read_ecg(inputs["ecg"])
-            result["measured"] = ecg.features(measured)
-            result["comparison"] = ecg.compare(measured, signals)
-            ecgs.append(measured)
-            labels.append("measured")
+            # The measured record's median beat, moved in time so that its QRS onset meets the twin's.
+            from .core import Signals
+
+            measured = ecg.features(inputs["ecg"], beat=True)
+            beat = measured.pop("beat")
+            shift = float(feats["qrs_onset_ms"]) - float(measured["qrs_onset_ms"])
+            aligned = Signals(np.asarray(beat.time_ms) + shift, list(beat.names), np.asarray(beat.values),
+                              units=beat.units)
+            result["measured"] = measured
+            result["comparison"] = ecg.compare(aligned, signals, max_shift_ms=40.0)
+            ecgs.append(aligned)
+            labels.append("measured (median beat)")
         _atomic_write_text(str(out / "ecg_features.json"), json.dumps(result, indent=1, default=float) + "\n")
         _savefig(ecg.plot_12lead(ecgs, labels), out / "ecg.png")
         info = {k: feats.get(k) for k in ("qrs_duration_ms", "qt_ms", "qtc_bazett_ms", "axis_deg")}

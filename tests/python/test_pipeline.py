@@ -15,7 +15,9 @@ from cardiotwin import cli, pipeline
 from cardiotwin import ecg as ecg_module
 from cardiotwin import ep as ep_module
 from cardiotwin import io
-from conftest import SUNNYBROOK_ED, SUNNYBROOK_ED_LABELS
+from conftest import DATA, SUNNYBROOK_ED, SUNNYBROOK_ED_LABELS
+
+PTBXL_RECORD = DATA / "ecg" / "ptbxl" / "HR06004.hea"
 
 pytestmark = pytest.mark.skipif(not cardiotwin.has_cgal, reason="built without the CGAL component")
 
@@ -189,7 +191,7 @@ def test_twin_in_steps_with_pictures(tmp_path):
     matplotlib.use("Agg")
     messages = []
     twin = cardiotwin.Twin(labels=str(SUNNYBROOK_ED_LABELS), outdir=tmp_path / "t", log=messages.append,
-                           mesh={"size_mm": 3.0}, output={"vm_every_ms": 0, "report": False})
+                           ecg=str(PTBXL_RECORD), mesh={"size_mm": 3.0}, output={"vm_every_ms": 0})
     assert "done: nothing yet" in repr(twin)
     with pytest.raises(RuntimeError, match="run the 'anatomy' stage first"):
         twin.heart
@@ -202,6 +204,13 @@ def test_twin_in_steps_with_pictures(tmp_path):
     assert "[mesh] up to date, skipped" in messages
     assert twin.ecg.num_channels == 12
     assert twin.features["simulated"]["qrs_duration_ms"] == twin.summary["ecg"]["qrs_duration_ms"]
+    # the measured record (PTB-XL HR06004, QRS 98 ms) is compared through its median beat
+    measured = twin.features["measured"]
+    assert measured["num_beats"] > 5 and 80 < measured["qrs_duration_ms"] < 120
+    comparison = twin.features["comparison"]
+    assert len(comparison["leads"]) == 12 and abs(comparison["shift_ms"]) <= 40
+    assert all(-1 <= v["correlation"] <= 1 and v["rmse_mv"] > 0 for v in comparison["leads"].values())
+    assert "median beat" in (tmp_path / "t" / "report.html").read_text()
     assert twin.plot_activation().figure is not None
     assert twin.plot_activation("repolarisation").figure is not None
     assert twin.plot_ecg() is not None
