@@ -488,13 +488,28 @@ def save_result(outdir: PathLike, mesh: TetMesh, result: EPResult) -> dict[str, 
 # ---- plots -----------------------------------------------------------------------------------
 
 
-def _boundary_triangles(tets: np.ndarray) -> np.ndarray:
-    """``(K, 3)`` faces that belong to exactly one tet."""
+def _boundary_triangles(tets: np.ndarray, points: np.ndarray | None = None) -> np.ndarray:
+    """``(K, 3)`` faces that belong to exactly one tet; with `points`, oriented so that their
+    normals ``(b - a) x (c - a)`` point out of the mesh."""
+    m = len(tets)
     faces = np.concatenate([tets[:, [0, 1, 2]], tets[:, [0, 1, 3]], tets[:, [0, 2, 3]],
-                            tets[:, [1, 2, 3]]])
+                            tets[:, [1, 2, 3]]]).astype(np.int64)
     key = np.sort(faces, axis=1)
-    _, idx, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
-    return faces[idx[counts == 1]]
+    n = int(key.max()) + 1 if len(key) else 1
+    code = (key[:, 0] * n + key[:, 1]) * n + key[:, 2] if n < 2_000_000 else None
+    if code is not None:  # one int64 per face: much faster than unique over rows
+        _, idx, counts = np.unique(code, return_index=True, return_counts=True)
+    else:
+        _, idx, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    idx = idx[counts == 1]
+    tris = faces[idx]
+    if points is not None and len(tris):
+        opposite = np.array([3, 2, 1, 0])[idx // m]  # the tet vertex not on the face
+        inside = points[tets[idx % m, opposite]]
+        a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
+        flip = np.einsum("ij,ij->i", np.cross(b - a, c - a), inside - a) > 0
+        tris[flip] = tris[flip][:, [0, 2, 1]]
+    return tris
 
 
 _TET_EDGES = np.array([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
@@ -565,7 +580,8 @@ def plot_activation(mesh: TetMesh, result_or_array: Any, ax: Axes | None = None,
                     quantity: str = "activation", kind: str = "surface", axis: str = "z",
                     at: float | None = None, cmap: Any = "turbo_r", vmin: float | None = None,
                     vmax: float | None = None, title: str | None = None,
-                    colorbar: bool = True, elev: float = 25.0, azim: float = -60.0) -> Axes:
+                    colorbar: bool = True, elev: float = 25.0, azim: float = -60.0,
+                    cull: bool = True) -> Axes:
     """Draw an activation map (or repolarisation/APD map) of `mesh`.
 
     Parameters
@@ -581,6 +597,11 @@ def plot_activation(mesh: TetMesh, result_or_array: Any, ax: Axes | None = None,
         ``axis = at`` (default: the middle of the mesh), linearly interpolated, drawn in 2-D.
     ax:
         Axes to draw into; default a new figure.
+    elev, azim:
+        View angles (degrees) of the 3-D surface.
+    cull:
+        Leave out the surface faces turned away from the view (hidden anyway; about twice as
+        fast). Set False to rotate the figure interactively afterwards.
 
     Returns the Axes (``ax.figure`` is the figure). Never activated regions are grey.
     """
@@ -616,7 +637,12 @@ def plot_activation(mesh: TetMesh, result_or_array: Any, ax: Axes | None = None,
             raise _invalid("kind='surface' needs 3-D axes (add_subplot(projection='3d')) or "
                            "ax=None; use kind='slice' for 2-D axes", field="ax",
                            expected="3-D axes", found=getattr(ax, "name", type(ax).__name__))
-        tris = _boundary_triangles(tets)
+        tris = _boundary_triangles(tets, points)
+        if cull:  # a closed surface's faces turned away from the eye are hidden by the others
+            e, a = np.radians(elev), np.radians(azim)
+            eye = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+            p0, p1, p2 = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
+            tris = tris[np.cross(p1 - p0, p2 - p0) @ eye > 0]
         face_values = values[tris].mean(axis=1)
         colors = np.array(cm(norm(np.nan_to_num(face_values, nan=lo))))
         colors[~np.isfinite(face_values)] = grey

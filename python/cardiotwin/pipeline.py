@@ -441,7 +441,7 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
                                          rv_blood=lab["rv_blood"], base_labels=lab["base_labels"],
                                          base_direction=base)
             tet, surface = tagged.mesh, tagged.surface
-        io.write_mesh(out / "mesh.vtu", tet, encoding="compressed")
+        io.write_mesh(out / "mesh.vtu", tet)
         io.write_surface(out / "mesh.surface.vtp", surface)
         if cfg["output"]["stl"]:
             io.write_surface(out / "heart.stl", surface)
@@ -463,7 +463,7 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
         tet = io.read_mesh(out / "mesh.vtu")
         surface = io.read_surface(out / "mesh.surface.vtp")
         heart = anatomy.fibres(mesh.TaggedMesh(tet, surface), **cfg["fibres"])
-        io.write_mesh(out / "heart.vtu", heart, encoding="compressed")
+        io.write_mesh(out / "heart.vtu", heart)
         return {"fields": sorted(heart.point_data.keys())}
 
     summary["anatomy"] = stages.run("anatomy", fp_anatomy, ["heart.vtu"], do_anatomy)
@@ -534,7 +534,7 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
         rep = np.asarray(result.repolarisation_ms)
         heart.point_data["activation_ms"] = act
         heart.point_data["repolarisation_ms"] = rep
-        io.write_mesh(out / "activation.vtu", heart, encoding="compressed")
+        io.write_mesh(out / "activation.vtu", heart)
         import matplotlib.pyplot as plt
 
         # look at the heart from the side: along a principal axis across its long axis

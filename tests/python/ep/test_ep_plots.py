@@ -33,6 +33,25 @@ def test_surface_map(tmp_path):
     _save(ax, tmp_path / "surface.png")
 
 
+def test_boundary_faces_point_out_and_hidden_ones_are_culled():
+    mesh = slab(1.0)
+    points, tets = np.asarray(mesh.points), np.asarray(mesh.tets)
+    tris = ep._boundary_triangles(tets, points)
+    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
+    normals = np.cross(b - a, c - a)
+    outward = (a + b + c) / 3 - points.mean(axis=0)
+    assert (np.einsum("ij,ij->i", normals, outward) > 0).all()
+    # the closed surface encloses the slab's volume (divergence theorem)
+    volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6
+    assert volume == pytest.approx(20 * 7 * 3, rel=1e-9)
+    full = ep.plot_activation(mesh, plane_wave_result(), cull=False)
+    culled = ep.plot_activation(mesh, plane_wave_result())
+    n_full = len(full.collections[0].get_facecolors())
+    n_culled = len(culled.collections[0].get_facecolors())
+    assert 0.3 * n_full < n_culled < 0.7 * n_full
+    plt.close("all")
+
+
 def test_slice_map_with_never_activated_nodes(tmp_path):
     mesh = slab(1.0)
     act = np.asarray(plane_wave_result().activation_ms).copy()
