@@ -208,3 +208,14 @@ def test_killed_run_loses_no_finished_twin(tmp_path):
     assert summary["skipped"] == len(records) and summary["ran"] == 60 - len(records)
     assert summary["ok_total"] == 60
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+
+
+def test_runs_on_a_scheduler_address(tmp_path):
+    """--scheduler: the twins go to an existing cluster (here a one-worker LocalCluster)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        summary = cohort.run_cohort(_base(tmp_path), tmp_path / "out", scheduler=cluster.scheduler_address,
+                                    quiet=True)
+    assert summary["ok_this_run"] == 2
+    assert {r["pid"] for r in cohort.read_records(tmp_path / "out")} != {__import__("os").getpid()}
