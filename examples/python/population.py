@@ -24,7 +24,8 @@ Usage:
     python examples/python/population.py [--n 200] [--workers 2] [--mesh-size-mm 3]
         [--seed 1] [--out DIR] [--quick]
 
---quick runs 40 twins on a 4 mm mesh (well under a minute on two cores).
+--quick runs 40 twins on a 4 mm mesh (well under a minute on two cores); --n and --mesh-size-mm
+override it.
 """
 from __future__ import annotations
 
@@ -149,15 +150,15 @@ def plot(table: dict[str, np.ndarray], result: dict[str, Any], path: str) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=200, help="number of twins (half women, half men)")
+    ap.add_argument("--n", type=int, default=None, help="number of twins, half women, half men (default 200; 40 with --quick)")
     ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (0: in this process)")
-    ap.add_argument("--mesh-size-mm", type=float, default=3.0)
+    ap.add_argument("--mesh-size-mm", type=float, default=None, help="default 3 (4 with --quick)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=None, help="folder for the cohort, population.json and population.png")
     ap.add_argument("--quick", action="store_true", help="40 twins on a 4 mm mesh")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.n, args.mesh_size_mm = 40, 4.0
+    args.n = args.n or (40 if args.quick else 200)
+    args.mesh_size_mm = args.mesh_size_mm or (4.0 if args.quick else 3.0)
     if args.n < 10:
         ap.error("--n must be at least 10")
     out = args.out or tempfile.mkdtemp(prefix="cardiotwin_population_")

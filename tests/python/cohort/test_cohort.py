@@ -10,8 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cardiotwin
 from cardiotwin import cli, cohort
 from cardiotwin.twin_model import DEFAULT_FEATURES, TwinModel, TwinModelWarning
+
+needs_cgal = pytest.mark.skipif(not cardiotwin.has_cgal, reason="the idealised heart needs the CGAL component")
 
 SIZE_MM = 5.0  # a very coarse heart: ~1.5k nodes, a fraction of a second per twin
 
@@ -69,6 +72,7 @@ def test_latin_hypercube_strata():
         assert sorted(strata) == list(range(20))
 
 
+@needs_cgal
 def test_tiny_cohort_on_local_cluster_with_failure_and_restart(tmp_path):
     (tmp_path / "broken.vtu").write_text("not a mesh")
     spec = _base(tmp_path, save_ecg=True)
@@ -111,6 +115,7 @@ def test_tiny_cohort_on_local_cluster_with_failure_and_restart(tmp_path):
     assert fourth["ran"] == 2 and fourth["failed_this_run"] == 2
 
 
+@needs_cgal
 def test_changed_parameters_rerun(tmp_path):
     spec = _base(tmp_path)
     out = tmp_path / "out"
@@ -119,6 +124,7 @@ def test_changed_parameters_rerun(tmp_path):
     assert cohort.run_cohort(spec, out, workers=0, quiet=True)["ran"] == 2
 
 
+@needs_cgal
 def test_cli(tmp_path, capsys):
     spec = _base(tmp_path)
     path = tmp_path / "c.json"
@@ -133,6 +139,7 @@ def test_cli(tmp_path, capsys):
     assert "bad_key" in capsys.readouterr().err
 
 
+@needs_cgal
 def test_simulate_shape_and_nan_rows():
     m = TwinModel(mesh_size_mm=SIZE_MM)
     names = ["scale", "cv_fibre_mm_per_ms", "apd_ms"]
@@ -176,6 +183,7 @@ def test_ols_recovers_a_known_linear_model():
         cohort.ols(y, np.column_stack([x1, x1]), ["a", "b"])
 
 
+@needs_cgal
 def test_killed_run_loses_no_finished_twin(tmp_path):
     """SIGKILL a cohort run midway: every record on disk is whole JSON, and the restart runs
     exactly the twins that have no record."""
@@ -210,6 +218,7 @@ def test_killed_run_loses_no_finished_twin(tmp_path):
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]
 
 
+@needs_cgal
 def test_runs_on_a_scheduler_address(tmp_path):
     """--scheduler: the twins go to an existing cluster (here a one-worker LocalCluster)."""
     distributed = pytest.importorskip("distributed")
