@@ -19,7 +19,7 @@ candidates checked with the simulator.
 
 Features: QRS duration, QT, electrical axis and R/(R+|S|) in leads I, V4 and V6 (morphology
 without amplitudes, which the pseudo-ECG without a torso does not reproduce); for the real ECGs
-also the T amplitude relative to the QRS in II and V5, with the transmural APD gradient
+also the T amplitude relative to the QRS in II and V5, with the apex-to-base APD difference
 calibrated.
 
 Usage:
@@ -60,7 +60,7 @@ SYNTHETIC_OBS_SD = [1.5, 3.0, 3.0, 0.03, 0.03, 0.03]
 
 # Real problem: heart size unknown too.
 REAL_BOUNDS = {"scale": (0.85, 1.3), "cv_cross_mm_per_ms": (0.15, 0.45), "fast_layer_mm_per_ms": (0.5, 3.0),
-               "rv_delay_ms": (-10.0, 25.0), "apd_ms": (200.0, 360.0), "apd_gradient_ms": (-80.0, 80.0)}
+               "rv_delay_ms": (-10.0, 25.0), "apd_ms": (200.0, 360.0), "apd_apicobasal_ms": (-40.0, 160.0)}
 # The real ECGs also constrain the T wave: its amplitude relative to the QRS in II and V5.
 REAL_FEATURES = FEATURES + ["t_rel_II", "t_rel_V5"]
 # Measurement error of a clinical ECG's delineation (a few ms on intervals, ~10 deg on the axis)

@@ -337,10 +337,11 @@ def load_cohort(cohort: Mapping[str, Any] | str | os.PathLike, base_dir: str | o
     _unique([t["id"] for t in twins], "twin id")
     for t in twins:
         a = t["anatomy"]
-        apd = t["parameters"].get("apd_ms", PARAMETERS["apd_ms"][0])
-        grad = t["parameters"].get("apd_gradient_ms", PARAMETERS["apd_gradient_ms"][0])
-        if apd - abs(grad) / 2 < 80:
-            raise ValueError(f"twin '{t['id']}': apd_ms - |apd_gradient_ms| / 2 must be at least 80 ms")
+        apd, grad, ab = (t["parameters"].get(k, PARAMETERS[k][0])
+                         for k in ("apd_ms", "apd_gradient_ms", "apd_apicobasal_ms"))
+        if apd - (abs(grad) + abs(ab)) / 2 < 80:
+            raise ValueError(f"twin '{t['id']}': apd_ms - (|apd_gradient_ms| + |apd_apicobasal_ms|) / 2 "
+                             "must be at least 80 ms")
         t["fingerprint"] = _fingerprint(model, a, t["parameters"], save_ecg)
     return {"version": SCHEMA_VERSION, "name": name, "save_ecg": save_ecg, "model": model,
             "parameters": {"fixed": fixed}, "twins": twins}

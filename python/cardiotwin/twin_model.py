@@ -24,6 +24,9 @@ name                       default    meaning
 ``lv_posterior_delay_ms``  0.0        LV posterior paraseptal root, relative to the septal one
 ``apd_ms``                 280.0      mean action potential duration
 ``apd_gradient_ms``        20.0       endocardial minus epicardial APD (linear transmurally)
+``apd_apicobasal_ms``      80.0       apical minus basal APD (linear apex to base); with
+                                      the default, lateral T waves are upright and V1's
+                                      inverted, as in a normal ECG
 =========================  =========  ====================================================
 
 Heart size works by scaling the points of one mesh (about the heart's centroid): ventricular
@@ -67,6 +70,7 @@ PARAMETERS: dict[str, tuple[float, tuple[float, float], str]] = {
     "lv_posterior_delay_ms": (0.0, (-30.0, 60.0), "LV posterior root after the septal site (ms)"),
     "apd_ms": (280.0, (120.0, 500.0), "mean action potential duration (ms)"),
     "apd_gradient_ms": (20.0, (-80.0, 120.0), "endocardial minus epicardial APD (ms)"),
+    "apd_apicobasal_ms": (80.0, (-100.0, 160.0), "apical minus basal APD (ms)"),
 }
 
 #: Features :meth:`TwinModel.simulate` returns by default (columns, in this order).
@@ -127,6 +131,8 @@ class _Base:
     heart: Any              # TetMesh with coordinates (point data) and fibres
     centre: np.ndarray
     tet_transmural: np.ndarray
+    node_transmural: np.ndarray   # clipped to [0, 1]
+    node_apicobasal: np.ndarray   # clipped to [0, 1]
     root_nodes: dict[str, int]
     electrodes: Any
     lv_mass_g: float        # at scale 1
@@ -266,7 +272,9 @@ class TwinModel:
         roots = ep.default_ventricular_roots(heart)
         root_nodes = {r["name"]: int(r["node"]) for r in roots}
         electrodes = ecg.standard_electrodes(ecg.body_frame(heart))
+        ab = np.asarray(heart.point_data["apicobasal"], dtype=float).ravel()
         return _Base(heart=heart, centre=centre, tet_transmural=tr[tets].mean(axis=1),
+                     node_transmural=np.clip(tr, 0, 1), node_apicobasal=np.clip(ab, 0, 1),
                      root_nodes=root_nodes, electrodes=electrodes, lv_mass_g=lv_mass,
                      lv_cavity_ml=lv_cavity_ml, myocardium_ml=float(vols.sum()) / 1000.0)
 
@@ -342,16 +350,19 @@ class TwinModel:
                  for name, node in b.root_nodes.items()]
         cross = p["cv_cross_mm_per_ms"]
         v = p["fast_layer_mm_per_ms"]
-        apd, grad = p["apd_ms"], p["apd_gradient_ms"]
-        if apd - abs(grad) / 2 < 80:
-            raise ValueError(f"apd_ms - |apd_gradient_ms| / 2 must be at least 80 ms, found {apd - abs(grad) / 2:g}")
+        apd, grad, ab = p["apd_ms"], p["apd_gradient_ms"], p["apd_apicobasal_ms"]
+        if apd - (abs(grad) + abs(ab)) / 2 < 80:
+            raise ValueError("apd_ms - (|apd_gradient_ms| + |apd_apicobasal_ms|) / 2 must be at least 80 ms, "
+                             f"found {apd - (abs(grad) + abs(ab)) / 2:g}")
+        # APD linear in the transmural and apicobasal coordinates, centred on apd_ms
+        heart.point_data["twin_apd_ms"] = (apd + grad * (0.5 - b.node_transmural)
+                                           + ab * (0.5 - b.node_apicobasal))
         options: dict[str, Any] = {
             "model": "reaction-eikonal",
             "velocity": {"fibre": p["cv_fibre_mm_per_ms"], "sheet": cross, "normal": cross},
             "region_velocity": {str(FAST_LAYER_REGION): {"fibre": v, "sheet": v, "normal": v}},
             "roots": roots, "t_end_ms": self.duration_ms, "threads": self.threads,
-            "template": {"apd_ms": apd},
-            "apd_linear": {"field": "transmural", "value_at_0": apd + grad / 2, "value_at_1": apd - grad / 2},
+            "template": {"apd_ms": apd}, "apd_field": "twin_apd_ms",
         }
         solver = ep.make_solver(heart, options)
         act = np.asarray(solver.result().activation_ms)
