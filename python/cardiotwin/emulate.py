@@ -169,7 +169,7 @@ class GaussianProcess:
     """
 
     def __init__(self, kernel: str = "matern52", mean: str = "linear", *, noise_variance: float | None = None,
-                 restarts: int = 3, seed: int = 0, threads: int = 0, options: Mapping[str, Any] | None = None):
+                 restarts: int = 2, seed: int = 0, threads: int = 0, options: Mapping[str, Any] | None = None):
         opts: dict[str, Any] = {"kernel": kernel, "mean": mean, "restarts": int(restarts), "seed": int(seed),
                                 "threads": int(threads)}
         if noise_variance is not None:

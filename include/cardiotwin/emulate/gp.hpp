@@ -54,9 +54,9 @@ struct GaussianProcessOptions {
   double max_noise_variance = 1.0;
   double min_lengthscale = 1e-2, max_lengthscale = 1e2;
   double min_signal_variance = 1e-4, max_signal_variance = 1e4;
-  int restarts = 3;                  ///< random starts besides the default one
+  int restarts = 2;                  ///< random starts besides the default one
   int max_iterations = 200;          ///< L-BFGS iterations per start
-  double tolerance = 1e-7;           ///< stop when the objective changes by less (relative)
+  double tolerance = 1e-6;           ///< stop when -log likelihood falls by less than this x (1 + |value|) twice
   std::uint64_t seed = 0;            ///< seeds the random starts
   int threads = 0;                   ///< OpenMP threads over outputs x starts; 0: OpenMP's default
 
@@ -136,6 +136,9 @@ class GaussianProcess {
     double y_mean = 0, y_scale = 1;
     // Derived by factorise():
     Eigen::LLT<Eigen::MatrixXd> llt;
+    Eigen::MatrixXd linv;        // L^-1 (lower), for batched variances through matrix products
+    Eigen::MatrixXd xs;          // training inputs divided by the length scales
+    Eigen::VectorXd xs_norm2;    // their squared norms
     Eigen::VectorXd alpha;       // K^-1 (y - H beta)
     Eigen::VectorXd beta;        // GLS mean coefficients
     Eigen::MatrixXd kinv_h;      // K^-1 H
