@@ -431,7 +431,7 @@ def run_twin_task(twin: Mapping[str, Any], model: Mapping[str, Any], outdir: str
         result = m.run(values)
         feats = result.features
         record.update(status="ok", error=None, scale=values.get("scale", 1.0),
-                      anatomy_values={k: v for k, v in result.anatomy.items() if k != "scale"},
+                      anatomy_values={k: _json_number(v) for k, v in result.anatomy.items() if k != "scale"},
                       features={k: _json_number(feats.get(k, float("nan"))) for k in model["features"]},
                       all_features={k: _json_number(v) for k, v in feats.items()})
         if not math.isfinite(feats.get("qrs_duration_ms", float("nan"))):

@@ -228,3 +228,30 @@ def test_runs_on_a_scheduler_address(tmp_path):
                                     quiet=True)
     assert summary["ok_this_run"] == 2
     assert {r["pid"] for r in cohort.read_records(tmp_path / "out")} != {__import__("os").getpid()}
+
+
+def test_mesh_anatomy_from_a_file(tmp_path):
+    """An anatomy given as a heart mesh with coordinates and fibres (as the pipeline writes it):
+    here the procedural ellipsoidal LV, at two sizes; strict JSON records (no NaN literals)."""
+    from cardiotwin import anatomy, io, mesh
+
+    heart = anatomy.fibres(mesh.ellipsoidal_lv(2.5))
+    io.write_mesh(tmp_path / "heart.vtu", heart)
+    spec = {"anatomies": [{"name": "lv", "mesh": "heart.vtu"}, {"name": "big", "mesh": "heart.vtu", "scale": 1.3}],
+            "parameters": {"sets": [{"name": "a", "cv_fibre_mm_per_ms": 0.5}]}}
+    (tmp_path / "c.json").write_text(json.dumps(spec))
+    summary = cohort.run_cohort(tmp_path / "c.json", tmp_path / "out", workers=0, quiet=True)
+    assert summary["ok_this_run"] == 2
+    recs = {r["twin_id"]: r for r in cohort.read_records(tmp_path / "out")}
+    assert recs["big__a"]["anatomy_values"]["lv_mass_g"] == pytest.approx(
+        1.3 ** 3 * recs["lv__a"]["anatomy_values"]["lv_mass_g"])
+    assert recs["big__a"]["features"]["total_activation_ms"] > recs["lv__a"]["features"]["total_activation_ms"]
+    for p in (tmp_path / "out" / "twins").glob("*.json"):
+        json.loads(p.read_text(), parse_constant=lambda c: pytest.fail(f"{p.name} holds {c}"))
+    bare = mesh.ellipsoidal_lv(2.5).mesh
+    io.write_mesh(tmp_path / "bare.vtu", bare)
+    spec["anatomies"] = [{"name": "bare", "mesh": "bare.vtu"}]
+    (tmp_path / "c.json").write_text(json.dumps(spec))
+    cohort.run_cohort(tmp_path / "c.json", tmp_path / "out2", workers=0, quiet=True)
+    (rec,) = cohort.read_records(tmp_path / "out2")
+    assert rec["status"] == "failed" and "transmural" in rec["error"]
