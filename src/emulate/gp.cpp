@@ -569,10 +569,12 @@ void GaussianProcess::predict_output(const Matrix& u, const Output& out, bool va
   // Latent variance plus the uncertainty of beta: s2 - v^T v + z^T z,
   // v = L^-1 k*, z = L_A^-1 (h* - H^T K^-1 k*), A = H^T K^-1 H.
   Eigen::MatrixXd v(x_unit_.rows(), m);
-  if (m <= 8)  // a few points: a dense matrix-vector product beats the blocked triangular one
-    v.noalias() = out.linv * ks.transpose();
-  else
+  if (m <= 8) {  // a few points: triangular matrix-vector products read half of L^-1 once each
+    for (Eigen::Index i = 0; i < m; ++i)
+      v.col(i).noalias() = out.linv.triangularView<Eigen::Lower>() * ks.row(i).transpose();
+  } else {
     v.noalias() = out.linv.triangularView<Eigen::Lower>() * ks.transpose();
+  }
   Eigen::MatrixXd rr = hs.transpose() - out.kinv_h.transpose() * ks.transpose();
   const Eigen::MatrixXd z = out.hkh.matrixL().solve(rr);
   const Eigen::VectorXd vv = v.colwise().squaredNorm().transpose();
