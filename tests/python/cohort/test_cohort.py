@@ -255,3 +255,10 @@ def test_mesh_anatomy_from_a_file(tmp_path):
     cohort.run_cohort(tmp_path / "c.json", tmp_path / "out2", workers=0, quiet=True)
     (rec,) = cohort.read_records(tmp_path / "out2")
     assert rec["status"] == "failed" and "transmural" in rec["error"]
+
+
+def test_bundled_example_description_is_valid(capsys):
+    from conftest import REPO
+
+    assert cli.main(["cohort", str(REPO / "examples" / "configs" / "cohort_demo.json"), "--check"]) == 0
+    assert json.loads(capsys.readouterr().out)["twins"] == 20
