@@ -328,14 +328,16 @@ class NeuralNetEmulator:
     Each of `ensemble` members (different seeded initialisations) is a ``tanh`` MLP with the
     given `hidden` widths, trained full-batch with Adam on the mean squared error of standardised
     outputs (inputs scaled to the unit cube). The predictive mean is the members' mean; the variance
-    is their spread plus the training residual variance. Needs ``torch`` (imported lazily;
+    is their spread plus the training residual variance. Training uses `threads` torch threads (1 is
+    fastest for small networks; 0 keeps torch's setting), restored afterwards. Needs ``torch`` (imported lazily;
     `MissingComponent` without it). Saved as TorchScript (``<name>.pt``, runnable from libtorch:
     input ``(m, d)`` float64 in parameter units, output ``(mean, variance)``) plus JSON metadata.
     """
 
     def __init__(self, hidden: Sequence[int] = (64, 64), epochs: int = 2000, lr: float = 3e-3,
-                 weight_decay: float = 1e-6, ensemble: int = 5, seed: int = 0):
+                 weight_decay: float = 1e-6, ensemble: int = 5, seed: int = 0, threads: int = 1):
         _torch()
+        self.threads = int(threads)
         self.hidden = tuple(int(h) for h in hidden)
         self.epochs, self.lr, self.weight_decay = int(epochs), float(lr), float(weight_decay)
         self.ensemble, self.seed = int(ensemble), int(seed)
@@ -375,14 +377,38 @@ class NeuralNetEmulator:
         t = torch.as_tensor((y - y_mean) / y_scale, dtype=torch.float32)
         members = []
         residual = np.zeros(y.shape[1])
-        for k in range(self.ensemble):
-            torch.manual_seed(self.seed * 1000 + k)
+        # Small networks train fastest on one thread (thread synchronisation dominates otherwise).
+        previous_threads = torch.get_num_threads()
+        if self.threads > 0:
+            torch.set_num_threads(self.threads)
+        try:
+            self._train(torch, members, residual, u, t, d, y.shape[1])
+        finally:
+            torch.set_num_threads(previous_threads)
+        module = _ensemble_module(torch, members, x_lower, x_scale, y_mean, y_scale, residual)
+        module.eval()
+        with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.x but libtorch loads it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._module = torch.jit.trace(module, torch.as_tensor(x[: min(n, 4)], dtype=torch.float64))
+        self._one_d = one_d
+        self.input_names = list(input_names or xnames or [f"x{i}" for i in range(d)])
+        self.output_names = list(output_names or ynames or [f"y{i}" for i in range(y.shape[1])])
+        if len(self.input_names) != d or len(self.output_names) != y.shape[1]:
+            raise _error(InvalidInput, "wrong number of names", expected=f"{d} input and {y.shape[1]} output names",
+                         found=f"{len(self.input_names)} and {len(self.output_names)}")
+        return self
+
+    def _train(self, torch: Any, members: list[Any], residual: np.ndarray, u: Any, t: Any, d: int,
+               k: int) -> None:
+        """Train the ensemble members on unit-cube inputs `u` and standardised outputs `t`."""
+        for member in range(self.ensemble):
+            torch.manual_seed(self.seed * 1000 + member)
             layers: list[Any] = []
             width = d
             for h in self.hidden:
                 layers += [torch.nn.Linear(width, h), torch.nn.Tanh()]
                 width = h
-            layers.append(torch.nn.Linear(width, y.shape[1]))
+            layers.append(torch.nn.Linear(width, k))
             net = torch.nn.Sequential(*layers)
             opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs)
@@ -396,18 +422,6 @@ class NeuralNetEmulator:
             with torch.no_grad():
                 residual += ((net(u) - t) ** 2).mean(0).double().numpy() / self.ensemble
             members.append(net)
-        module = _ensemble_module(torch, members, x_lower, x_scale, y_mean, y_scale, residual)
-        module.eval()
-        with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.x but libtorch loads it
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self._module = torch.jit.trace(module, torch.as_tensor(x[: min(n, 4)], dtype=torch.float64))
-        self._one_d = one_d
-        self.input_names = list(input_names or xnames or [f"x{i}" for i in range(d)])
-        self.output_names = list(output_names or ynames or [f"y{i}" for i in range(y.shape[1])])
-        if len(self.input_names) != d or len(self.output_names) != y.shape[1]:
-            raise _error(InvalidInput, "wrong number of names", expected=f"{d} input and {y.shape[1]} output names",
-                         found=f"{len(self.input_names)} and {len(self.output_names)}")
-        return self
 
     @property
     def fitted(self) -> bool:

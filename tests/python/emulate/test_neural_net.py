@@ -16,6 +16,7 @@ def f(x: np.ndarray) -> np.ndarray:
     return np.column_stack([np.sin(3 * x[:, 0]) + x[:, 1] ** 2, x[:, 0] * x[:, 1]])
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_neural_net_fits_predicts_and_round_trips(tmp_path):
     x = emulate.latin_hypercube(200, BOUNDS, seed=0)
     xt = emulate.latin_hypercube(200, BOUNDS, seed=1)
