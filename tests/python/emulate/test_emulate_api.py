@@ -95,6 +95,10 @@ def test_gp_save_load_is_bit_identical_and_pickles(tmp_path):
     for a, b in zip(gp.predict(xt), gp2.predict(xt)):
         assert a.shape == (50,)
         np.testing.assert_array_equal(a, b)
+    # The file is the C++ format (the Python-only "python" key is ignored there).
+    from cardiotwin._core import emulate as core
+
+    np.testing.assert_array_equal(core.GaussianProcess.load(str(path)).predict(xt)[0][:, 0], gp.predict(xt)[0])
     gp3 = pickle.loads(pickle.dumps(gp))
     np.testing.assert_array_equal(gp.predict(xt)[0], gp3.predict(xt)[0])
     assert json.loads(path.read_text())["format"] == "cardiotwin.emulate.GaussianProcess"
