@@ -153,7 +153,8 @@ class UNet2D(nn.Module):
 
 def sample_batch(slices: list[dict], batch: int, patch: int, spacing: float, rng: np.random.Generator,
                  augment: bool = True):
-    """Random augmented patches: returns image (B,1,P,P), label (B,P,P), partial (B,) bool."""
+    """Random augmented patches: returns image (B,1,P,P), label (B,P,P), kind (B,) int
+    (0 full LV labels, 1 partial = blood pool only, 2 synthetic with an RV)."""
     grids, imgs, labs, partial = [], [], [], []
     P = patch
     c = (P - 1) / 2.0
@@ -200,7 +201,8 @@ def sample_batch(slices: list[dict], batch: int, patch: int, spacing: float, rng
             im = intensity_augment(im, rng)
         imgs.append(im)
         labs.append(lb.long())
-        partial.append(s["partial"])
+        partial.append(s.get("kind", int(s["partial"])))
+    # kind: 0 full LV labels (Sunnybrook ED), 1 blood pool only (ES), 2 synthetic with RV (--rv)
     return torch.stack(imgs)[:, None], torch.stack(labs), torch.tensor(partial)
 
 
@@ -250,6 +252,40 @@ def loss_fn(logits: torch.Tensor, target: torch.Tensor, partial: torch.Tensor) -
     if full.any():
         dice = dice + soft_dice(p[full, 2], (target[full] == 2).float())
     return ce + dice
+
+
+def loss_fn_rv(logits: torch.Tensor, target: torch.Tensor, kind: torch.Tensor) -> torch.Tensor:
+    """Four classes (0 background, 1 LV blood pool, 2 LV myocardium, 3 RV blood pool).
+
+    Every pixel has a set of allowed classes and the cross-entropy is -log of their summed
+    probability (a marginal likelihood): synthetic slices (kind 2) know all four classes; on
+    Sunnybrook ED slices (kind 0) the unlabelled rest is "background or RV", so the real images
+    never teach the network that the RV is background; on ES slices (kind 1) it is "anything but
+    blood pool". Soft Dice: blood pool on all samples, myocardium on kinds 0 and 2, RV on kind 2.
+    """
+    logp = F.log_softmax(logits, dim=1)
+    p = logp.exp()
+    B, C = logits.shape[:2]
+    allowed = F.one_hot(target, C).permute(0, 3, 1, 2).bool()
+    bg = (target == 0)
+    real_ed = (kind == 0)[:, None, None]
+    real_es = (kind == 1)[:, None, None]
+    allowed[:, 3] |= bg & (real_ed | real_es)
+    allowed[:, 2] |= bg & real_es
+    ce = -torch.logsumexp(logp.masked_fill(~allowed, float("-inf")), dim=1).mean()
+
+    def soft_dice(pc: torch.Tensor, tc: torch.Tensor) -> torch.Tensor:
+        inter = (pc * tc).sum()
+        return 1 - (2 * inter + 1) / (pc.sum() + tc.sum() + 1)
+
+    loss = ce + soft_dice(p[:, 1], (target == 1).float())
+    m = kind != 1
+    if m.any():
+        loss = loss + soft_dice(p[m, 2], (target[m] == 2).float())
+    m = kind == 2
+    if m.any():
+        loss = loss + soft_dice(p[m, 3], (target[m] == 3).float())
+    return loss
 
 
 # ----------------------------------------------------------------------------- inference
@@ -325,7 +361,7 @@ def evaluate(model, cases: list[dict], args) -> dict:
     res = {}
     model.eval()
     for c in cases:
-        prob = predict_volume(model, c["image"], c["spacing"], args.spacing, args.patch, 3,
+        prob = predict_volume(model, c["image"], c["spacing"], args.spacing, args.patch, args.n_classes,
                               mirror=True)
         pred = prob.argmax(0)
         ks = c["slices"]
@@ -345,22 +381,151 @@ def evaluate(model, cases: list[dict], args) -> dict:
     return res
 
 
+@torch.no_grad()
+def evaluate_synthetic(model, syn, args) -> dict:
+    """Dice of every class on held-out synthetic slices (another seed; the same CT heart!)."""
+    ims, tgs = syn.bank(args.synthetic_test, args.synthetic_seed + 1000)
+    model.eval()
+    P = ims.shape[0]
+    x = torch.from_numpy(np.ascontiguousarray(ims.transpose(2, 0, 1)))[:, None]
+    pad = (-P) % 16
+    x = F.pad(x, (0, pad, 0, pad))
+    pred = torch.cat([model(x[i:i + 16]).argmax(1) for i in range(0, len(x), 16)])[:, :P, :P].numpy()
+    t = tgs.transpose(2, 0, 1)
+    out = {"slices": int(args.synthetic_test), "seed": args.synthetic_seed + 1000,
+           "note": "raw argmax on whole 128x128 slices, no postprocessing; the same CT heart as in training "
+                   "(other positions, tilts, scales and intensities), so this measures learning of the "
+                   "synthetic task, not generalisation to other anatomy"}
+    for name, v in (("lv_blood_pool", 1), ("lv_myocardium", 2), ("rv_blood_pool", 3)):
+        out[name] = dict(dice=round(dice(pred == v, t == v), 4),
+                         slices_with_label=int((t == v).any((1, 2)).sum()))
+    return out
+
+
+def _dilate2d(m: np.ndarray, r: int) -> np.ndarray:
+    """In-plane (axes 0, 1) binary dilation by a (2r+1) square."""
+    out = m.copy()
+    for di in range(-r, r + 1):
+        for dj in range(-r, r + 1):
+            out |= np.roll(np.roll(m, di, 0), dj, 1)
+    return out
+
+
+def evaluate_real_rv(model_dir: Path, data: Path, png_dir: Path | None = None) -> dict:
+    """The 4-class model through the C++ inference (``cardiotwin.segment``, default options) on the
+    Sunnybrook stacks, against the bundled LV model. LV: Dice and volumes on the contoured slices.
+    RV (no expert labels): volume, on how many contoured / mid-ventricular slices it is found,
+    whether it touches the LV myocardium (septum), the direction LV -> RV in patient (RAS)
+    coordinates, and how much of it lies on the expert LV labels (certainly wrong)."""
+    from cardiotwin import io
+    from cardiotwin import segment as seg
+
+    rv_model = seg.load_model(model_dir)
+    lv_model = seg.default_model()
+    res = {"protocol": "cardiotwin.segment with default options (overlap 0.25, no mirroring, "
+           "postprocessing on), threads 2; LV Dice on the contoured slices; the three patients are "
+           "training cases of both models", "cases": {}}
+    for pid in PATIENTS:
+        meta = json.loads((data / f"{pid}.json").read_text())
+        for phase in ("ED", "ES"):
+            image = io.read_image(data / f"{pid}_{phase}.nii.gz", dtype="float32")
+            truth = np.asarray(io.read_image(data / f"{pid}_{phase}_gt.nii.gz").array)
+            ks = list(meta["phases"][phase]["endo_slices"])
+            t0 = time.time()
+            a = np.asarray(seg.segment(image, rv_model, threads=2).array)
+            secs = time.time() - t0
+            b = np.asarray(seg.segment(image, lv_model, threads=2).array)
+            sp = np.asarray(image.spacing)
+            vox_ml = float(np.prod(sp)) / 1000.0
+            e: dict = {"seconds_rv_model": round(secs, 2)}
+            structs = [("lv_blood_pool", 1)] + ([("lv_myocardium", 2)] if phase == "ED" else [])
+            for name, v in structs:
+                g = truth[:, :, ks] == v
+                e[name] = dict(dice_rv_model=round(dice(a[:, :, ks] == v, g), 4),
+                               dice_default_model=round(dice(b[:, :, ks] == v, g), 4),
+                               volume_rv_model_ml=round(float((a[:, :, ks] == v).sum()) * vox_ml, 1),
+                               volume_default_model_ml=round(float((b[:, :, ks] == v).sum()) * vox_ml, 1),
+                               volume_expert_ml=round(float(g.sum()) * vox_ml, 1))
+            rv = a == 3
+            mid = ks[len(ks) // 4: len(ks) - len(ks) // 4]
+            per_slice = {}
+            for k in range(a.shape[2]):
+                area = float(rv[:, :, k].sum()) * sp[0] * sp[1] / 100.0
+                touch = bool((_dilate2d(a[:, :, k] == 2, 2) & rv[:, :, k]).any())
+                per_slice[int(k)] = dict(rv_area_cm2=round(area, 1), touches_lv_myocardium=touch)
+            aff = np.asarray(image.affine)
+
+            def centroid(m):
+                idx = np.argwhere(m).mean(0)
+                return aff[:3, :3] @ idx + aff[:3, 3]
+
+            lvm = np.zeros_like(rv)
+            lvm[:, :, ks] = a[:, :, ks] == 1
+            rvm = np.zeros_like(rv)
+            rvm[:, :, ks] = rv[:, :, ks]
+            rv_info = dict(
+                volume_ml=round(float(rv.sum()) * vox_ml, 1),
+                volume_on_contoured_slices_ml=round(float(rvm.sum()) * vox_ml, 1),
+                found_on_contoured_slices=f"{sum(rv[:, :, k].any() for k in ks)}/{len(ks)}",
+                found_on_mid_slices=f"{sum(rv[:, :, k].any() for k in mid)}/{len(mid)}",
+                mid_slices=mid,
+                touches_lv_myocardium_on_mid_slices=f"{sum(per_slice[k]['touches_lv_myocardium'] for k in mid)}/{len(mid)}",
+                fraction_on_expert_lv_labels=round(float((rv & (truth > 0)).sum()) / max(1, int(rv.sum())), 4),
+                per_slice=per_slice,
+            )
+            if rvm.any() and lvm.any():
+                d = centroid(rvm) - centroid(lvm)
+                rv_info["lv_to_rv_ras_mm"] = [round(float(x), 1) for x in d]
+                rv_info["lv_to_rv_unit_ras"] = [round(float(x), 3) for x in d / np.linalg.norm(d)]
+            e["rv_blood_pool"] = rv_info
+            res["cases"][f"{pid}_{phase}"] = e
+            print(json.dumps({f"{pid}_{phase}": {k: v for k, v in e.items() if k != "rv_blood_pool"}
+                              | {"rv": {k: v for k, v in rv_info.items() if k != "per_slice"}}}), flush=True)
+            if png_dir is not None:
+                png_dir.mkdir(parents=True, exist_ok=True)
+                seg.overlay_png(image, seg.segment(image, rv_model, threads=2), png_dir / f"{pid}_{phase}_rv.png")
+        edv = res["cases"][f"{pid}_ED"]["rv_blood_pool"]["volume_ml"]
+        esv = res["cases"][f"{pid}_ES"]["rv_blood_pool"]["volume_ml"]
+        res["cases"][f"{pid}_ED"]["rv_ejection_fraction_implied"] = round((edv - esv) / edv, 3) if edv else None
+    return res
+
+
 # ----------------------------------------------------------------------------- training
 
 
-def train(cases: list[dict], args, seed: int, iters: int, log_prefix: str = "") -> nn.Module:
+def train(cases: list[dict], args, seed: int, iters: int, log_prefix: str = "",
+          synthetic: list[dict] | None = None) -> nn.Module:
+    """Train on the cases' contoured slices; with ``synthetic`` (``--rv``) a fraction
+    ``args.synthetic_frac`` of every batch comes from the synthetic slices instead."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     slices = [dict(c, k=k) for c in cases for k in c["slices"]]
-    model = UNet2D(3, tuple(args.widths))
+    model = UNet2D(args.n_classes, tuple(args.widths))
+    if args.init_from is not None:  # fine-tune: start from a trained model (e.g. the 3-class default)
+        src = torch.jit.load(str(args.init_from / "model.pt"), map_location="cpu").state_dict()
+        own = model.state_dict()
+        for name, w in src.items():
+            if own[name].shape == w.shape:
+                own[name] = w.clone()
+            else:  # the head: copy the channels both have, keep the new channel's initialisation
+                n = w.shape[0]
+                own[name][:n] = w
+        model.load_state_dict(own)
+    n_syn = int(round(args.batch * args.synthetic_frac)) if synthetic else 0
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=iters,
                                                 pct_start=0.1)
     t0 = time.time()
     model.train()
     for it in range(iters):
-        x, y, part = sample_batch(slices, args.batch, args.patch, args.spacing, rng)
-        loss = loss_fn(model(x), y, part)
+        x, y, kind = sample_batch(slices, args.batch - n_syn, args.patch, args.spacing, rng)
+        if n_syn:
+            xs, ys, ks = sample_batch(synthetic, n_syn, args.patch, args.spacing, rng)
+            x, y, kind = torch.cat([x, xs]), torch.cat([y, ys]), torch.cat([kind, ks])
+        if args.n_classes == 4:
+            loss = loss_fn_rv(model(x), y, kind)
+        else:
+            loss = loss_fn(model(x), y, kind == 1)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -404,9 +569,25 @@ def export(model: nn.Module, out: Path, args, train_seconds: float):
             "seconds": round(train_seconds, 1),
             "threads": args.threads,
             "torch": torch.__version__,
+            "lr": args.lr,
+            "init_from": args.init_from.name if args.init_from is not None else None,
             "patients": PATIENTS,
         },
     }
+    if args.n_classes == 4:
+        meta["name"] = "sunnybrook_lv_rv"
+        meta["description"] = (
+            "2-D U-Net for short-axis cine MRI: LV blood pool, LV myocardium and RV blood pool. LV classes "
+            "trained on three Sunnybrook Cardiac Data cases (CC0 1.0; Radau et al., MIDAS Journal 2009); "
+            "the RV class only on images synthesised from one whole-heart CT label map (HeartDeformNets, "
+            "Kong & Shadden, IEEE TMI 2023) by scripts/synthesise_sax.py. The RV is not validated on real "
+            "images (no RV labels); see eval.json and docs/segmentation.md.")
+        meta["labels"]["rv_blood_pool"] = 3
+        meta["output_channels"].append("rv_blood_pool")
+        meta["min_volume_ml"]["rv_blood_pool"] = 10.0
+        meta["training"].update(synthetic_slices=args.synthetic, synthetic_fraction=args.synthetic_frac,
+                                synthetic_seed=args.synthetic_seed,
+                                labelmap="heartdeformnets_wh.nii.gz (research/test data, not redistributed)")
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
@@ -430,23 +611,71 @@ def main(argv=None) -> int:
                     help="where to write the LOPO results (default: <out>/lopo.json)")
     ap.add_argument("--export-folds", type=Path, default=None,
                     help="also export each LOPO fold's model into this folder (for C++ checks)")
+    ap.add_argument("--rv", action="store_true",
+                    help="4 classes (+ RV blood pool) with synthetic slices from the whole-heart label map "
+                    "(scripts/synthesise_sax.py); default --out models/sunnybrook_lv_rv")
+    ap.add_argument("--labelmap", type=Path, default=here.parent / "shared/data/labelmaps/heartdeformnets_wh.nii.gz")
+    ap.add_argument("--synthetic", type=int, default=600, help="number of synthetic training slices (--rv)")
+    ap.add_argument("--synthetic-frac", type=float, default=0.5, help="fraction of each batch (--rv)")
+    ap.add_argument("--synthetic-seed", type=int, default=7)
+    ap.add_argument("--synthetic-cache", type=Path, default=None,
+                    help="npz file: reuse the synthetic training slices if it exists, else write it")
+    ap.add_argument("--init-from", type=Path, default=None, metavar="MODEL_DIR",
+                    help="initialise from a trained model (missing output channels stay random)")
+    ap.add_argument("--synthetic-test", type=int, default=200,
+                    help="held-out synthetic slices (another seed) for the 4-class Dice (--rv)")
+    ap.add_argument("--evaluate-real", type=Path, default=None, metavar="MODEL_DIR",
+                    help="only evaluate a 4-class model on the Sunnybrook stacks with the C++ inference "
+                    "(needs cardiotwin built with libtorch); writes MODEL_DIR/eval_real.json")
+    ap.add_argument("--png-dir", type=Path, default=None, help="overlay PNGs of --evaluate-real")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.evaluate_real is not None:
+        res = evaluate_real_rv(args.evaluate_real, args.data, args.png_dir)
+        (args.evaluate_real / "eval_real.json").write_text(json.dumps(res, indent=2) + "\n")
+        return 0
+    args.n_classes = 4 if args.rv else 3
+    if args.rv and args.out == here / "python/cardiotwin/models/sunnybrook_lv":
+        args.out = here / "python/cardiotwin/models/sunnybrook_lv_rv"
 
     cases = {pid: load_patient(args.data, pid) for pid in PATIENTS}
+    synthetic = None
+    if args.rv:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from synthesise_sax import SAXSynthesiser
+
+        t0 = time.time()
+        syn = SAXSynthesiser(args.labelmap, size=128, spacing=args.spacing)
+        if args.synthetic_cache is not None and args.synthetic_cache.exists():
+            z = np.load(args.synthetic_cache)
+            ims, tgs = z["images"], z["targets"]
+            assert ims.shape[2] == args.synthetic, "cache has another number of slices"
+        else:
+            ims, tgs = syn.bank(args.synthetic, args.synthetic_seed)
+            if args.synthetic_cache is not None:
+                np.savez_compressed(args.synthetic_cache, images=ims, targets=tgs)
+        sp = np.array([args.spacing, args.spacing, 1.0])
+        synthetic = [dict(pid="synthetic", phase="", image=ims, label=tgs, spacing=sp, partial=False, kind=2, k=k)
+                     for k in range(ims.shape[2])]
+        print(f"{len(synthetic)} synthetic slices in {time.time() - t0:.1f}s", file=sys.stderr, flush=True)
     if not args.skip_final:
         allc = [c for p in PATIENTS for c in cases[p]]
         t0 = time.time()
-        model = train(allc, args, args.seed, args.iters, log_prefix="[final] ")
+        model = train(allc, args, args.seed, args.iters, log_prefix="[final] ", synthetic=synthetic)
         export(model, args.out, args, time.time() - t0)
         print(json.dumps({"exported": str(args.out)}), flush=True)
+        if args.rv:
+            res = evaluate_synthetic(model, syn, args)
+            (args.out / "eval_synthetic.json").write_text(json.dumps(res, indent=2) + "\n")
+            print(json.dumps({"synthetic_test": res}), flush=True)
     if not args.skip_lopo:
         lopo = {"iterations": args.lopo_iters, "protocol": "leave-one-patient-out, contoured slices only; Dice and volume on the "
                 "left-out patient (ED: blood pool + myocardium, ES: blood pool)", "folds": {}}
         for i, held in enumerate(PATIENTS):
             tr = [c for p in PATIENTS if p != held for c in cases[p]]
             t0 = time.time()
-            model = train(tr, args, args.seed + 1 + i, args.lopo_iters, log_prefix=f"[fold {held}] ")
+            model = train(tr, args, args.seed + 1 + i, args.lopo_iters, log_prefix=f"[fold {held}] ",
+                          synthetic=synthetic)
             secs = time.time() - t0
             res = evaluate(model, cases[held], args)
             lopo["folds"][held] = dict(train_seconds=round(secs, 1), results=res)
