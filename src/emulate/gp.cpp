@@ -506,7 +506,6 @@ GaussianProcess& GaussianProcess::fit(const Matrix& x, const Matrix& y, std::vec
 }
 
 void GaussianProcess::factorise(Output& out) const {
-  const Eigen::Index n = x_unit_.rows();
   const auto& hp = out.hyper;
   const Eigen::VectorXd inv_l2 = hp.lengthscales.array().square().inverse();
   Eigen::MatrixXd k = training_kernel(options_.kernel, x_unit_, inv_l2, hp.signal_variance);
@@ -536,7 +535,6 @@ void GaussianProcess::factorise(Output& out) const {
                    "a singular H^T K^-1 H (" << h.cols() << " x " << h.cols() << ")", Where({}, "mean"));
   out.beta = out.hkh.solve(out.kinv_h.transpose() * out.y);
   out.alpha = out.llt.solve(out.y - h * out.beta);
-  (void)n;
 }
 
 Matrix GaussianProcess::to_unit(const Matrix& x) const {
