@@ -537,11 +537,13 @@ def _predict2d(em: Any, x: np.ndarray, variance: bool = True) -> tuple[np.ndarra
     return m, np.asarray(v, dtype=np.float64).reshape(len(x), -1)
 
 
-def validate(em: Any, X_test: Any, Y_test: Any) -> dict[str, Any]:
+def validate(em: Any, X_test: Any, Y_test: Any, include_noise: bool = False) -> dict[str, Any]:
     """Held-out validation: per output ``r2`` (1 - SS_res / SS_tot), ``rmse``, ``coverage_95``
     (fraction of test outputs within mean +- 1.96 sd), ``mean_std_error`` (mean standardised error,
     ~0) and ``std_std_error`` (~1 for calibrated variances), as arrays ``(k,)``; plus
-    ``output_names`` and ``n``. Rows of `Y_test` with NaN are ignored."""
+    ``output_names`` and ``n``. Rows of `Y_test` with NaN are ignored. With `include_noise` (for
+    a stochastic simulator) the emulator's fitted noise variance is added to the predictive
+    variance, since each test run carries its own noise."""
     x, _ = _as_inputs(X_test, "X_test")
     y, _, _ = _as_outputs(Y_test)
     if y.shape[0] != x.shape[0]:
@@ -551,6 +553,8 @@ def validate(em: Any, X_test: Any, Y_test: Any) -> dict[str, Any]:
     x, y = x[ok], y[ok]
     mean, var = _predict2d(em, x)
     assert var is not None
+    if include_noise and hasattr(em, "noise_variance"):
+        var = var + np.asarray(em.noise_variance, dtype=np.float64).reshape(1, -1)
     err = y - mean
     sd = np.sqrt(np.maximum(var, 1e-300))
     ss_tot = ((y - y.mean(0)) ** 2).sum(0)

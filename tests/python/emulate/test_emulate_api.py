@@ -67,6 +67,23 @@ def test_gp_recovers_branin_with_calibrated_intervals():
     assert report["n"] == 512 and report["output_names"] == ["y0"]
 
 
+def test_gp_intervals_are_calibrated_on_noisy_data():
+    # y = f(x) + N(0, 0.1^2): the fitted noise matches, and 95 % intervals for new noisy runs hold 95 %.
+    bounds = {"a": (0.0, 1.0), "b": (0.0, 1.0), "c": (0.0, 1.0)}
+    rng = np.random.default_rng(0)
+
+    def f(x):
+        return np.sin(4 * x[:, 0]) + x[:, 1] ** 2 - 0.5 * x[:, 2]
+
+    x = emulate.latin_hypercube(150, bounds, seed=0)
+    xt = emulate.sobol(1024, bounds, seed=10)
+    gp = emulate.GaussianProcess(seed=0).fit(x, f(x) + 0.1 * rng.standard_normal(len(x)))
+    assert np.sqrt(gp.noise_variance[0]) == pytest.approx(0.1, rel=0.2)
+    report = emulate.validate(gp, xt, f(xt) + 0.1 * rng.standard_normal(len(xt)), include_noise=True)
+    assert 0.92 <= report["coverage_95"][0] <= 0.98, report
+    assert 0.9 <= report["std_std_error"][0] <= 1.1, report
+
+
 def test_gp_multi_output_names_and_shapes():
     x = emulate.latin_hypercube(40, BOUNDS, seed=0)
     y = np.column_stack([80 / x[:, 0], 300 * x[:, 1] + 10 * x[:, 0]])
