@@ -42,8 +42,18 @@ import numpy as np
 
 from .twin_model import DEFAULT_FEATURES, PARAMETERS, TwinModel
 
-__all__ = ["SCHEMA_VERSION", "load_cohort", "run_cohort", "read_records", "read_table", "write_table",
-           "latin_hypercube", "ols", "OLSResult", "twin_record_path"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "OLSResult",
+    "latin_hypercube",
+    "load_cohort",
+    "ols",
+    "read_records",
+    "read_table",
+    "run_cohort",
+    "twin_record_path",
+    "write_table",
+]
 
 SCHEMA_VERSION = 1
 

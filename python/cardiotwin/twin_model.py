@@ -52,8 +52,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PARAMETERS", "DEFAULT_FEATURES", "TwinModel", "TwinResult", "TwinModelWarning",
-           "default_parameters", "parameter_bounds"]
+__all__ = [
+    "DEFAULT_FEATURES",
+    "PARAMETERS",
+    "TwinModel",
+    "TwinModelWarning",
+    "TwinResult",
+    "default_parameters",
+    "parameter_bounds",
+]
 
 FAST_LAYER_REGION = 90  # same tag as the pipeline's fast layer
 MYOCARDIUM_DENSITY_G_PER_ML = 1.05  # the value CMR LV mass measurements use

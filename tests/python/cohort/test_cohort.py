@@ -249,7 +249,7 @@ def test_mesh_anatomy_from_a_file(tmp_path):
         1.3 ** 3 * recs["lv__a"]["anatomy_values"]["lv_mass_g"])
     assert recs["big__a"]["features"]["total_activation_ms"] > recs["lv__a"]["features"]["total_activation_ms"]
     for p in (tmp_path / "out" / "twins").glob("*.json"):
-        json.loads(p.read_text(), parse_constant=lambda c: pytest.fail(f"{p.name} holds {c}"))
+        json.loads(p.read_text(), parse_constant=lambda c, p=p: pytest.fail(f"{p.name} holds {c}"))
     bare = mesh.ellipsoidal_lv(2.5).mesh
     io.write_mesh(tmp_path / "bare.vtu", bare)
     spec["anatomies"] = [{"name": "bare", "mesh": "bare.vtu"}]
