@@ -245,14 +245,10 @@ def load_cohort(cohort: Mapping[str, Any] | str | os.PathLike, base_dir: str | o
     list of twins (``id``, ``anatomy``, ``parameters``, ``covariates``, ``fingerprint``).
     """
     if not isinstance(cohort, Mapping):
-        path = Path(cohort)
-        if not path.is_file():
-            raise ValueError(f"cohort description not found: {path}")
-        try:
-            cohort = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"cohort description {path} is not valid JSON: {e}") from None
-        base_dir = base_dir or path.parent
+        from .pipeline import read_json_object
+
+        base_dir = base_dir or Path(cohort).parent
+        cohort = read_json_object(cohort, "cohort description", missing=ValueError)
     if not isinstance(cohort, Mapping):
         raise ValueError(f"a cohort description must be a JSON object, found {type(cohort).__name__}")
     base = Path(base_dir) if base_dir is not None else None

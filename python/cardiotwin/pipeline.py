@@ -91,19 +91,28 @@ def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any], where: str) ->
     return out
 
 
+def read_json_object(path: str | os.PathLike, what: str, missing: type[Exception] = FileNotFoundError) -> dict[str, Any]:
+    """The JSON object in the file at `path`; a missing file raises `missing`, invalid JSON or
+    another JSON type ``ValueError``, each naming `what` and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise missing(f"{what} not found: {path}")
+    try:
+        value = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{what} {path} is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} {path} must hold a JSON object, found {type(value).__name__}")
+    return value
+
+
 def load_config(config: Mapping[str, Any] | str | os.PathLike, base_dir: str | None = None) -> dict[str, Any]:
     """Validate a twin config (a dict or a JSON file) against the defaults: unknown keys, a wrong
     version, missing input files or bad values raise ``ValueError`` naming the key. Input paths
     are resolved relative to the config file (or `base_dir`)."""
     if not isinstance(config, Mapping):
-        path = Path(config)
-        if not path.is_file():
-            raise FileNotFoundError(f"twin config not found: {path}")
-        try:
-            config = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"twin config {path} is not valid JSON: {e}") from None
-        base_dir = base_dir or str(path.parent)
+        base_dir = base_dir or str(Path(config).parent)
+        config = read_json_object(config, "twin config")
     if not isinstance(config, Mapping):
         raise ValueError(f"a twin config must be a JSON object, found {type(config).__name__}")
     version = config.get("version", SCHEMA_VERSION)
@@ -616,4 +625,5 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
 
 
 __all__ = ["PipelineError", "SCHEMA_VERSION", "STAGES", "check_input_units", "clean_lv_slices", "default_config",
+           "read_json_object",
            "load_config", "run_twin"]

@@ -63,11 +63,8 @@ class Twin:
         elif isinstance(config, Mapping):
             cfg = copy.deepcopy(dict(config))
         else:
-            path = Path(config)
-            if not path.is_file():
-                raise FileNotFoundError(f"twin config not found: {path}")
-            cfg = json.loads(path.read_text())
-            base_dir = str(path.parent)
+            cfg = pipeline.read_json_object(config, "twin config")
+            base_dir = str(Path(config).parent)
         for key, value in (("mesh", mesh), ("ecg", ecg)):  # a dict: that section's options
             if isinstance(value, Mapping):
                 options[key] = value
