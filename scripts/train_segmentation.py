@@ -259,19 +259,20 @@ def loss_fn_rv(logits: torch.Tensor, target: torch.Tensor, kind: torch.Tensor) -
 
     Every pixel has a set of allowed classes and the cross-entropy is -log of their summed
     probability (a marginal likelihood): synthetic slices (kind 2) know all four classes; on
-    Sunnybrook ED slices (kind 0) the unlabelled rest is "background or RV", so the real images
-    never teach the network that the RV is background; on ES slices (kind 1) it is "anything but
-    blood pool". Soft Dice: blood pool on all samples, myocardium on kinds 0 and 2, RV on kind 2.
+    Sunnybrook ED slices (kind 0) the unlabelled rest near the LV (label 4, see ``mark_rv_zone``) is
+    "background or RV", so the real images never teach the network that the RV is background,
+    and farther away (label 0) it is background; on ES slices (kind 1) "anything but blood pool"
+    (near) or "background or myocardium" (far). Soft Dice: blood pool on all samples, myocardium on kinds 0 and 2, RV on kind 2.
     """
     logp = F.log_softmax(logits, dim=1)
     p = logp.exp()
     B, C = logits.shape[:2]
-    allowed = F.one_hot(target, C).permute(0, 3, 1, 2).bool()
-    bg = (target == 0)
+    near = target == 4  # real images: background within --rv-max-dist of the LV labels (maybe RV)
+    allowed = F.one_hot(torch.where(near, 0, target), C).permute(0, 3, 1, 2).bool()
     real_ed = (kind == 0)[:, None, None]
     real_es = (kind == 1)[:, None, None]
-    allowed[:, 3] |= bg & (real_ed | real_es)
-    allowed[:, 2] |= bg & real_es
+    allowed[:, 3] |= near & (real_ed | real_es)
+    allowed[:, 2] |= ((target == 0) | near) & real_es
     ce = -torch.logsumexp(logp.masked_fill(~allowed, float("-inf")), dim=1).mean()
 
     def soft_dice(pc: torch.Tensor, tc: torch.Tensor) -> torch.Tensor:
@@ -402,6 +403,25 @@ def evaluate_synthetic(model, syn, args) -> dict:
     return out
 
 
+def mark_rv_zone(case: dict, max_dist_mm: float) -> dict:
+    """Copy of a Sunnybrook case whose unlabelled pixels within ``max_dist_mm`` (in-plane) of the
+    LV labels get the value 4 ("background or RV") on the contoured slices; farther pixels stay 0
+    (certainly not RV: it lies against the septum)."""
+    lab = case["label"].copy()
+    sx, sy = case["spacing"][0], case["spacing"][1]
+    nx, ny = lab.shape[:2]
+    gi, gj = np.meshgrid(np.arange(nx) * sx, np.arange(ny) * sy, indexing="ij")
+    grid = torch.from_numpy(np.stack([gi.ravel(), gj.ravel()], 1))
+    for k in case["slices"]:
+        pts = np.argwhere(lab[:, :, k] > 0) * np.array([sx, sy])
+        if not len(pts):
+            continue
+        d = torch.cdist(grid, torch.from_numpy(pts[:: max(1, len(pts) // 500)])).min(1).values
+        near = (d.numpy().reshape(nx, ny) <= max_dist_mm) & (lab[:, :, k] == 0)
+        lab[:, :, k][near] = 4
+    return dict(case, label=lab)
+
+
 def _dilate2d(m: np.ndarray, r: int) -> np.ndarray:
     """In-plane (axes 0, 1) binary dilation by a (2r+1) square."""
     out = m.copy()
@@ -499,6 +519,8 @@ def train(cases: list[dict], args, seed: int, iters: int, log_prefix: str = "",
     ``args.synthetic_frac`` of every batch comes from the synthetic slices instead."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    if args.n_classes == 4:
+        cases = [mark_rv_zone(c, args.rv_max_dist) for c in cases]
     slices = [dict(c, k=k) for c in cases for k in c["slices"]]
     model = UNet2D(args.n_classes, tuple(args.widths))
     if args.init_from is not None:  # fine-tune: start from a trained model (e.g. the 3-class default)
@@ -585,7 +607,7 @@ def export(model: nn.Module, out: Path, args, train_seconds: float):
         meta["labels"]["rv_blood_pool"] = 3
         meta["output_channels"].append("rv_blood_pool")
         meta["min_volume_ml"]["rv_blood_pool"] = 10.0
-        meta["training"].update(synthetic_slices=args.synthetic, synthetic_fraction=args.synthetic_frac,
+        meta["training"].update(synthetic_slices=args.synthetic, rv_max_dist_mm=args.rv_max_dist, synthetic_fraction=args.synthetic_frac,
                                 synthetic_seed=args.synthetic_seed,
                                 labelmap="heartdeformnets_wh.nii.gz (research/test data, not redistributed)")
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -618,6 +640,9 @@ def main(argv=None) -> int:
     ap.add_argument("--synthetic", type=int, default=600, help="number of synthetic training slices (--rv)")
     ap.add_argument("--synthetic-frac", type=float, default=0.5, help="fraction of each batch (--rv)")
     ap.add_argument("--synthetic-seed", type=int, default=7)
+    ap.add_argument("--rv-max-dist", type=float, default=50.0,
+                    help="on real slices, unlabelled pixels farther than this (mm) from the LV labels are "
+                    "background, nearer ones 'background or RV' (--rv)")
     ap.add_argument("--synthetic-cache", type=Path, default=None,
                     help="npz file: reuse the synthetic training slices if it exists, else write it")
     ap.add_argument("--init-from", type=Path, default=None, metavar="MODEL_DIR",
