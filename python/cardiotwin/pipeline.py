@@ -533,9 +533,14 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
             entries.append((float(t), name, 0))
         io.write_pvd(vm_dir / "vm.pvd", entries)
 
+    # The activation stage's heart and solver, reused by the ECG stage when both run in this
+    # process (a resumed run whose activation stage was skipped builds them again).
+    solved: dict[str, Any] = {}
+
     def do_activation() -> dict[str, Any]:
         heart = io.read_mesh(out / "heart.vtu")
         solver = build_solver(heart)
+        solved.update(heart=heart, solver=solver)
         if "vm/vm.pvd" in act_files:
             write_vm_series(heart, solver)
         result = solver.result()
@@ -576,8 +581,11 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
     fp_ecg = _fingerprint(fp_act, ecg_cfg, _file_stamp(inputs["ecg"]))
 
     def do_ecg() -> dict[str, Any]:
-        heart = io.read_mesh(out / "heart.vtu")
-        solver = build_solver(heart)
+        if solved:
+            heart, solver = solved["heart"], solved["solver"]
+        else:
+            heart = io.read_mesh(out / "heart.vtu")
+            solver = build_solver(heart)
         times = np.arange(0.0, float(ecg_cfg["duration_ms"]) + 1e-9, float(ecg_cfg["sample_ms"]))
         vm = solver.vm_series(times)
         frame = ecg.body_frame(heart)
