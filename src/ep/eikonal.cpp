@@ -57,86 +57,84 @@ int parse_tag(const std::string& key, const std::string& where) {
 }
 
 // ---- the local solver ------------------------------------------------------------------------
-// A tet with its metric M = D^{-1} (symmetric, float: xx yy zz xy yz xz), so that the travel time
-// along a straight segment e is sqrt(e^T M e).
+// A tet stores its vertices and the squared travel times along its six edges, E_ab = (p_a - p_b)^T M
+// (p_a - p_b) with M = D^{-1} the tet's metric. The six values determine M on the tet (a symmetric
+// 3x3 matrix has six entries), and every quantity of the local solve is one of them or follows by
+// polarisation: (p_a - p_c)^T M (p_b - p_c) = (E_ac + E_bc - E_ab) / 2. So a local solve reads
+// 40 bytes of its tet and the three other vertex times, and no coordinates.
 struct TetRecord {
   std::int32_t v[4];
-  float m[6];
+  float e[6];  // E_01, E_02, E_03, E_12, E_13, E_23 (ms^2)
 };
-
-inline void apply(const float* m, const double* a, double* out) {
-  out[0] = m[0] * a[0] + m[3] * a[1] + m[5] * a[2];
-  out[1] = m[3] * a[0] + m[1] * a[1] + m[4] * a[2];
-  out[2] = m[5] * a[0] + m[4] * a[1] + m[2] * a[2];
-}
-inline double dot3(const double* a, const double* b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+constexpr int kEdge[4][4] = {{-1, 0, 1, 2}, {0, -1, 3, 4}, {1, 3, -1, 5}, {2, 4, 5, -1}};
 
 // min over lambda in [0, 1] of ta + lambda delta + sqrt(c - 2 b lambda + a lambda^2), the segment
 // from vertex a (lambda 0) to vertex b (lambda 1), with a = d^T M d, b = d^T M e0, c = e0^T M e0.
 // Convex in lambda: the stationary point, clamped, is the minimum.
 inline double solve_edge(double ta, double delta, double a, double b, double c) {
-  auto f = [&](double l) { return ta + l * delta + std::sqrt(std::max(0.0, c - 2 * b * l + a * l * l)); };
-  if (!(a > 0)) return std::min(f(0), f(1));
-  if (delta * delta < a) {
-    const double s = std::sqrt(std::max(0.0, c - b * b / a) / (1 - delta * delta / a));
-    const double l = std::clamp((b - s * delta) / a, 0.0, 1.0);
-    return f(l);
+  if (a > 0) {
+    const double ia = 1 / a, dd = delta * delta * ia;
+    if (dd < 1) {
+      const double s = std::sqrt(std::max(0.0, c - b * b * ia) / (1 - dd));
+      const double l = std::clamp((b - s * delta) * ia, 0.0, 1.0);
+      return ta + l * delta + std::sqrt(std::max(0.0, c - 2 * b * l + a * l * l));
+    }
   }
-  return std::min(f(0), f(1));  // the interpolated time falls faster than the distance grows
+  // Degenerate edge, or the interpolated time falls faster than the distance grows: an end.
+  return std::min(ta + std::sqrt(std::max(0.0, c)), ta + delta + std::sqrt(std::max(0.0, c - 2 * b + a)));
 }
 
-// Candidate time of node `x` from tet `t` (x one of its vertices); `best` prunes: when every
-// other vertex time is >= best no candidate can beat it.
+// Candidate time of the vertex in slot `sx` of tet `t`; `best` prunes: when every other vertex
+// time is >= best no candidate can beat it.
 // Activation times are read and written concurrently (Gauss-Seidel sweeps): relaxed atomics,
 // plain loads and stores on x86-64.
 using AtomicTime = std::atomic<double>;
 inline double load(const AtomicTime* T, std::int32_t i) { return T[i].load(std::memory_order_relaxed); }
 
-inline double solve_in_tet(const TetRecord& t, std::int32_t x, const AtomicTime* T, const double* P, double best) {
-  std::int32_t o[3];
-  int k = 0;
-  for (int a = 0; a < 4; ++a)
-    if (t.v[a] != x) o[k++] = t.v[a];
-  // Finite ones first, sorted by time.
-  double to[3] = {load(T, o[0]), load(T, o[1]), load(T, o[2])};
+inline double solve_in_tet(const TetRecord& t, int sx, const AtomicTime* T, double best) {
+  // The other slots, sorted by time (finite ones first).
+  int o[3] = {sx == 0 ? 1 : 0, sx <= 1 ? 2 : 1, sx <= 2 ? 3 : 2};
+  double to[3] = {load(T, t.v[o[0]]), load(T, t.v[o[1]]), load(T, t.v[o[2]])};
   if (to[1] < to[0]) std::swap(to[0], to[1]), std::swap(o[0], o[1]);
   if (to[2] < to[1]) std::swap(to[1], to[2]), std::swap(o[1], o[2]);
   if (to[1] < to[0]) std::swap(to[0], to[1]), std::swap(o[0], o[1]);
   if (!(to[0] < best)) return kInf;
-  const double* px = P + 3 * static_cast<std::int64_t>(x);
-  const double* p0 = P + 3 * static_cast<std::int64_t>(o[0]);
-  double e0[3] = {px[0] - p0[0], px[1] - p0[1], px[2] - p0[2]}, me0[3];
-  apply(t.m, e0, me0);
-  const double c = dot3(e0, me0);
-  if (!std::isfinite(to[1])) return to[0] + std::sqrt(std::max(0.0, c));
-  const double* p1 = P + 3 * static_cast<std::int64_t>(o[1]);
-  double d1[3] = {p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]}, md1[3];
-  apply(t.m, d1, md1);
-  const double g11 = dot3(d1, md1), h1 = dot3(d1, me0), t1 = to[1] - to[0];
+  auto E = [&](int a, int b) { return static_cast<double>(t.e[kEdge[a][b]]); };
+  const double c = E(sx, o[0]);  // (x - p0)^T M (x - p0)
+  if (!std::isfinite(to[1])) return to[0] + std::sqrt(c);
+  const double g11 = E(o[1], o[0]), x1 = E(sx, o[1]);
+  const double h1 = 0.5 * (g11 + c - x1), t1 = to[1] - to[0];  // (p1 - p0)^T M (x - p0)
   if (!std::isfinite(to[2])) return solve_edge(to[0], t1, g11, h1, c);
-  const double* p2 = P + 3 * static_cast<std::int64_t>(o[2]);
-  double d2[3] = {p2[0] - p0[0], p2[1] - p0[1], p2[2] - p0[2]}, md2[3];
-  apply(t.m, d2, md2);
-  const double g12 = dot3(d1, md2), g22 = dot3(d2, md2), h2 = dot3(d2, me0), t2 = to[2] - to[0];
+  const double g22 = E(o[2], o[0]), e12 = E(o[1], o[2]), x2 = E(sx, o[2]);
+  const double g12 = 0.5 * (g11 + g22 - e12), h2 = 0.5 * (g22 + c - x2), t2 = to[2] - to[0];
   // Interior of the face: lambda = G^{-1}(h - s tau), s^2 = c0 / (1 - tau^T G^{-1} tau) with c0 the
   // squared distance from x to the face plane (derivation in docs/ep.md).
   const double det = g11 * g22 - g12 * g12;
+  // Which edges can hold the minimum: all three unless the stationary point is known.
+  bool on_a = true, on_b = true, on_c = true;  // edges p0-p1 (lb = 0), p0-p2 (la = 0), p1-p2
   if (det > 1e-12 * g11 * g22) {
-    const double l0a = (g22 * h1 - g12 * h2) / det, l0b = (g11 * h2 - g12 * h1) / det;
-    const double ra = (g22 * t1 - g12 * t2) / det, rb = (g11 * t2 - g12 * t1) / det;
+    const double id = 1 / det;
+    const double l0a = (g22 * h1 - g12 * h2) * id, l0b = (g11 * h2 - g12 * h1) * id;
+    const double ra = (g22 * t1 - g12 * t2) * id, rb = (g11 * t2 - g12 * t1) * id;
     const double tr = t1 * ra + t2 * rb;
     if (tr < 1) {
       const double c0 = std::max(0.0, c - h1 * l0a - h2 * l0b);
       const double s = std::sqrt(c0 / (1 - tr));
       const double la = l0a - s * ra, lb = l0b - s * rb;
-      if (la >= 0 && lb >= 0 && la + lb <= 1) return to[0] + la * t1 + lb * t2 + s;
+      const bool out_a = la < 0, out_b = lb < 0, out_c = la + lb > 1;
+      if (!out_a && !out_b && !out_c) return to[0] + la * t1 + lb * t2 + s;
+      // The objective is convex, so its minimum over the face lies on an edge whose constraint
+      // the stationary point violates (moving from that minimum towards the stationary point
+      // lowers the objective, so it must leave the face through that edge).
+      on_a = out_b, on_b = out_a, on_c = out_c;
     }
   }
-  // Otherwise the minimum lies on an edge of the face.
-  const double ea = solve_edge(to[0], t1, g11, h1, c);
-  const double eb = solve_edge(to[0], t2, g22, h2, c);
-  const double ec = solve_edge(to[1], to[2] - to[1], g11 - 2 * g12 + g22, h2 - g12 - h1 + g11, c - 2 * h1 + g11);
-  return std::min(ea, std::min(eb, ec));
+  // The minimum lies on an edge of the face.
+  double best_edge = kInf;
+  if (on_a) best_edge = solve_edge(to[0], t1, g11, h1, c);
+  if (on_b) best_edge = std::min(best_edge, solve_edge(to[0], t2, g22, h2, c));
+  if (on_c) best_edge = std::min(best_edge, solve_edge(to[1], to[2] - to[1], e12, 0.5 * (e12 + x1 - x2), x1));
+  return best_edge;
 }
 
 // Node -> incident tets (CSR).
@@ -432,7 +430,7 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
                    "per-tet sheet or normal directions when sheet and normal velocities differ", "none",
                    Where("mesh", "sheet"));
 
-  std::vector<TetRecord> tets(static_cast<std::size_t>(m));
+  std::unique_ptr<TetRecord[]> tets(new TetRecord[static_cast<std::size_t>(m)]);  // filled in parallel
   std::int64_t bad_fibre = -1, bad_node = -1;
 #pragma omp parallel for schedule(static) reduction(max : bad_fibre, bad_node)
   for (std::int64_t e = 0; e < m; ++e) {
@@ -441,34 +439,39 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
       t.v[a] = mesh.tets(e, a);
       if (t.v[a] < 0 || t.v[a] >= n) bad_node = std::max(bad_node, e);
     }
+    if (bad_node == e) continue;
     Eigen::Vector3d c = default_coeffs;
     if (!region_coeffs.empty()) {
       const auto it = region_coeffs.find(mesh.region_of(e));
       if (it != region_coeffs.end()) c = it->second;
     }
-    Eigen::Matrix3d M = c[0] * Eigen::Matrix3d::Identity();
+    // E_ab = c0 |d|^2 + c1 (f . d)^2 + c2 (n . d)^2 with d = p_a - p_b, f and n unit vectors.
+    double f[3] = {0, 0, 0}, nn[3] = {0, 0, 0};
     if (c[1] != 0) {
-      Eigen::Vector3d f = mesh.fibre.row(e).transpose();
-      const double len = f.norm();
+      for (int k = 0; k < 3; ++k) f[k] = mesh.fibre(e, k);
+      const double len = std::sqrt(f[0] * f[0] + f[1] * f[1] + f[2] * f[2]);
       if (!(len > 1e-12) || !std::isfinite(len)) bad_fibre = std::max(bad_fibre, e);
-      f /= len;
-      M += c[1] * f * f.transpose();
+      for (double& v : f) v /= len;
     }
     if (c[2] != 0) {
-      Eigen::Vector3d nn = mesh.normal.rows() == m
-                               ? Eigen::Vector3d(mesh.normal.row(e).transpose())
-                               : Eigen::Vector3d(mesh.fibre.row(e).transpose().cross(mesh.sheet.row(e).transpose()));
-      const double len = nn.norm();
+      if (mesh.normal.rows() == m) {
+        for (int k = 0; k < 3; ++k) nn[k] = mesh.normal(e, k);
+      } else {
+        const Eigen::Vector3d v = mesh.fibre.row(e).transpose().cross(mesh.sheet.row(e).transpose());
+        for (int k = 0; k < 3; ++k) nn[k] = v[k];
+      }
+      const double len = std::sqrt(nn[0] * nn[0] + nn[1] * nn[1] + nn[2] * nn[2]);
       if (!(len > 1e-12) || !std::isfinite(len)) bad_fibre = std::max(bad_fibre, e);
-      nn /= len;
-      M += c[2] * nn * nn.transpose();
+      for (double& v : nn) v /= len;
     }
-    t.m[0] = static_cast<float>(M(0, 0));
-    t.m[1] = static_cast<float>(M(1, 1));
-    t.m[2] = static_cast<float>(M(2, 2));
-    t.m[3] = static_cast<float>(M(0, 1));
-    t.m[4] = static_cast<float>(M(1, 2));
-    t.m[5] = static_cast<float>(M(0, 2));
+    for (int a = 0; a < 4; ++a)
+      for (int b = a + 1; b < 4; ++b) {
+        double d[3];
+        for (int k = 0; k < 3; ++k) d[k] = mesh.points(t.v[a], k) - mesh.points(t.v[b], k);
+        const double df = f[0] * d[0] + f[1] * d[1] + f[2] * d[2], dn = nn[0] * d[0] + nn[1] * d[1] + nn[2] * d[2];
+        t.e[kEdge[a][b]] = static_cast<float>(c[0] * (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) + c[1] * df * df +
+                                              c[2] * dn * dn);
+      }
   }
   CARDIOTWIN_CHECK(bad_node < 0, InvalidInput, "tet node index out of range", "indices in [0, " << n << ")",
                    "tet " << bad_node, Where("mesh", "tets", bad_node));
@@ -496,7 +499,6 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
   const std::int64_t max_iter = options.max_iterations > 0
                                     ? options.max_iterations
                                     : 1000 + 100 * static_cast<std::int64_t>(std::cbrt(static_cast<double>(n)));
-  const double* P = mesh.points.data();
   AtomicTime* Td = T.get();
   std::vector<std::uint8_t> converged;
   std::vector<std::vector<std::pair<std::int32_t, double>>> proposals(static_cast<std::size_t>(nthreads));
@@ -506,17 +508,22 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
                      "an empty active list within " << max_iter << " sweeps (max_iterations)",
                      list.size() << " active nodes", Where({}, "eikonal.max_iterations"));
     ++sol.iterations;
+    // In node order, split evenly between the threads: neighbouring nodes share tets and times
+    // in cache, and the threads rarely touch the same cache lines (10-15% faster than dynamic
+    // chunks of the unsorted list).
+    std::sort(list.begin(), list.end());
     const std::int64_t L = static_cast<std::int64_t>(list.size());
     converged.resize(static_cast<std::size_t>(L));
     // 1. Update every active node from all its tets.
-#pragma omp parallel for schedule(dynamic, 256) reduction(+ : solves)
+#pragma omp parallel for schedule(static) reduction(+ : solves)
     for (std::int64_t k = 0; k < L; ++k) {
       const std::int32_t x = list[static_cast<std::size_t>(k)];
       const double old = load(Td, x);
       double best = old;
       for (std::int64_t q = adj.offset[x]; q < adj.offset[x + 1]; ++q) {
-        best = std::min(best, solve_in_tet(tets[static_cast<std::size_t>(adj.tets[static_cast<std::size_t>(q)])], x,
-                                           Td, P, best));
+        const TetRecord& t = tets[static_cast<std::size_t>(adj.tets[static_cast<std::size_t>(q)])];
+        const int sx = t.v[0] == x ? 0 : t.v[1] == x ? 1 : t.v[2] == x ? 2 : 3;
+        best = std::min(best, solve_in_tet(t, sx, Td, best));
         ++solves;
       }
       if (best < old) Td[x].store(best, std::memory_order_relaxed);  // only this thread writes x
@@ -528,7 +535,7 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
     {
       auto& mine = proposals[static_cast<std::size_t>(omp_get_thread_num())];
       mine.clear();
-#pragma omp for schedule(dynamic, 256)
+#pragma omp for schedule(static)
       for (std::int64_t k = 0; k < L; ++k) {
         if (!converged[static_cast<std::size_t>(k)]) continue;
         const std::int32_t x = list[static_cast<std::size_t>(k)];
@@ -538,7 +545,7 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
             const std::int32_t y = t.v[a];
             if (y == x || in_list[static_cast<std::size_t>(y)]) continue;
             const double ty = load(Td, y);
-            const double cand = solve_in_tet(t, y, Td, P, ty - tol);
+            const double cand = solve_in_tet(t, a, Td, ty - tol);
             ++solves;
             if (cand < ty - tol) mine.emplace_back(y, cand);
           }
