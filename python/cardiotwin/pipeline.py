@@ -587,12 +587,11 @@ def run_twin(config: Mapping[str, Any] | str | os.PathLike, outdir: str | os.Pat
             heart = io.read_mesh(out / "heart.vtu")
             solver = build_solver(heart)
         times = np.arange(0.0, float(ecg_cfg["duration_ms"]) + 1e-9, float(ecg_cfg["sample_ms"]))
-        vm = solver.vm_series(times)
         frame = ecg.body_frame(heart)
         electrodes = ecg.standard_electrodes(frame)
         ecg.write_electrodes(out / "electrodes.vtp", electrodes)
         weights = ecg.twelve_lead_weights(ecg.pseudo_ecg_weights(heart, electrodes))
-        signals = weights.apply(times, vm)
+        signals = weights.apply(times, solver)  # fused: no (times x nodes) Vm array
         ecg.write_ecg(out / "ecg.csv", signals)
         feats = ecg.features(signals, filter=False, rr_ms=float(ecg_cfg["rr_ms"]))
         feats.pop("beat", None)

@@ -374,8 +374,7 @@ class TwinModel:
         solver = ep.make_solver(heart, options)
         act = np.asarray(solver.result().activation_ms)
         times = np.arange(0.0, self.duration_ms + 1e-9, self.sample_ms)
-        vm = solver.vm_series(times)
-        signals = sc.weights.apply(times, vm)
+        signals = sc.weights.apply(times, solver)  # fused: no (times x nodes) Vm array
         raw = ecg.features(signals, filter=False, rr_ms=self.rr_ms)
         raw.pop("beat", None)
         feats = self._flatten(raw, act)

@@ -11,6 +11,7 @@
 #include "cardiotwin/ecg/features.hpp"
 #include "cardiotwin/ecg/forward.hpp"
 #include "cardiotwin/ecg/lead_field.hpp"
+#include "cardiotwin/ep/eikonal.hpp"
 #include "cardiotwin/ecg/leads.hpp"
 #include "cardiotwin/ecg/processing.hpp"
 #include "cardiotwin/ecg/wfdb.hpp"
@@ -112,8 +113,16 @@ void bind_ecg(py::module_& m) {
       .def_property_readonly("metadata", [](const ElectrodeWeights& e) { return from_json(e.metadata); })
       .def_property_readonly("num_nodes", &ElectrodeWeights::num_nodes)
       .def("potentials", &ElectrodeWeights::potentials, py::arg("vm"), "Potentials of one Vm frame.")
-      .def("apply", &ElectrodeWeights::apply, py::arg("time_ms"), py::arg("vm_frames"),
-           py::call_guard<py::gil_scoped_release>(), "Signals from (T, N) Vm frames.")
+      .def("apply",
+           py::overload_cast<const Eigen::Ref<const Eigen::VectorXd>&, const ep::EikonalModel&>(
+               &ElectrodeWeights::apply, py::const_),
+           py::arg("time_ms"), py::arg("model"), py::call_guard<py::gil_scoped_release>(),
+           "Signals of an Eikonal / reaction-Eikonal model at time_ms, fused (no Vm frames array is formed).")
+      .def("apply",
+           py::overload_cast<const Eigen::Ref<const Eigen::VectorXd>&, const Eigen::Ref<const Field>&>(
+               &ElectrodeWeights::apply, py::const_),
+           py::arg("time_ms"), py::arg("vm_frames"), py::call_guard<py::gil_scoped_release>(),
+           "Signals from (T, N) Vm frames.")
       .def("__repr__", [](const ElectrodeWeights& e) {
         return "<cardiotwin.ecg.ElectrodeWeights " + std::to_string(e.num_electrodes()) + " x " +
                std::to_string(e.num_nodes()) + " nodes>";

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "cardiotwin/core/error.hpp"
 #include "cardiotwin/core/json.hpp"
+#include "cardiotwin/ep/eikonal.hpp"
 #include "cardiotwin/ep/fem.hpp"
 #include "cardiotwin/io/vtk.hpp"
 
@@ -92,16 +94,19 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void accumulate_bloc
 
 }  // namespace
 
-Signals ElectrodeWeights::apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms,
-                                const Eigen::Ref<const Field>& vm_frames) const {
-  CARDIOTWIN_CHECK(vm_frames.cols() == weights.cols(), InvalidInput, "Vm frames do not match the ECG weights",
-                   weights.cols() << " columns (one per heart node)", vm_frames.cols() << " columns",
-                   Where({}, "vm_frames"));
-  CARDIOTWIN_CHECK(vm_frames.rows() == time_ms.size(), InvalidInput, "mismatched time axis",
-                   time_ms.size() << " frames (one per time)", vm_frames.rows() << " frames", Where({}, "vm_frames"));
-  const Eigen::Index num_frames = vm_frames.rows(), n = weights.cols(), ne = weights.rows();
+namespace {
+
+// Frames of a node block: fills (or points to) Vm of nodes [lo, lo + m) for frames [f0, f0 + nf),
+// frame f at ptr[(f - f0) * stride + i]; `scratch` holds kNodeBlock * nf values if needed.
+using BlockFrames = std::function<const double*(Eigen::Index lo, Eigen::Index m, Eigen::Index f0, Eigen::Index nf,
+                                                double* scratch, Eigen::Index& stride)>;
+
+Signals apply_blocks(const ElectrodeWeights& ew, const Eigen::Ref<const Eigen::VectorXd>& time_ms,
+                     Eigen::Index frame_chunk, const BlockFrames& frames) {
+  const Eigen::Index num_frames = time_ms.size(), n = ew.weights.cols(), ne = ew.weights.rows();
   const Eigen::Index groups = (ne + kGroup - 1) / kGroup, padded = groups * kGroup;
   const Eigen::Index blocks = (n + kNodeBlock - 1) / kNodeBlock;
+  frame_chunk = std::max<Eigen::Index>(1, std::min(frame_chunk, num_frames));
   // Threads split the node blocks (static, so the sums are deterministic for a thread count);
   // each accumulates all frames in its own buffer, added in thread order at the end.
   const int nt = static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(omp_get_max_threads(), blocks)));
@@ -111,31 +116,73 @@ Signals ElectrodeWeights::apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms
     auto& acc = partial[static_cast<std::size_t>(omp_get_thread_num())];
     acc.assign(static_cast<std::size_t>(num_frames * padded), 0.0);
     std::vector<double> w(static_cast<std::size_t>(kNodeBlock * kGroup));
+    std::vector<double> scratch;
 #pragma omp for schedule(static)
     for (Eigen::Index b = 0; b < blocks; ++b) {
       const Eigen::Index lo = b * kNodeBlock, m = std::min(kNodeBlock, n - lo);
-      for (Eigen::Index g = 0; g < groups; ++g) {
-        for (int e = 0; e < kGroup; ++e) {
-          const Eigen::Index row = g * kGroup + e;
-          for (Eigen::Index i = 0; i < m; ++i)
-            w[static_cast<std::size_t>(i * kGroup + e)] = row < ne ? weights(row, lo + i) : 0.0;
+      for (Eigen::Index f0 = 0; f0 < num_frames; f0 += frame_chunk) {
+        const Eigen::Index nf = std::min(frame_chunk, num_frames - f0);
+        Eigen::Index stride = 0;
+        if (scratch.size() < static_cast<std::size_t>(kNodeBlock * nf))
+          scratch.resize(static_cast<std::size_t>(kNodeBlock * nf));
+        const double* x = frames(lo, m, f0, nf, scratch.data(), stride);
+        for (Eigen::Index g = 0; g < groups; ++g) {
+          if (f0 == 0 || groups > 1)
+            for (int e = 0; e < kGroup; ++e) {
+              const Eigen::Index row = g * kGroup + e;
+              for (Eigen::Index i = 0; i < m; ++i)
+                w[static_cast<std::size_t>(i * kGroup + e)] = row < ne ? ew.weights(row, lo + i) : 0.0;
+            }
+          accumulate_block(w.data(), m, x, stride, nf, acc.data() + f0 * padded + g * kGroup, padded);
         }
-        accumulate_block(w.data(), m, vm_frames.data() + lo, vm_frames.outerStride(), num_frames,
-                         acc.data() + g * kGroup, padded);
       }
     }
   }
   Signals s;
   s.time_ms = time_ms;
-  s.names = names;
+  s.names = ew.names;
   s.values = Field::Zero(num_frames, ne);
   for (const auto& acc : partial)
     for (Eigen::Index f = 0; f < num_frames; ++f)
       for (Eigen::Index e = 0; e < ne; ++e) s.values(f, e) += acc[static_cast<std::size_t>(f * padded + e)];
   s.units = "mV";
-  s.metadata = metadata;
+  s.metadata = ew.metadata;
   validate_signals(s);
   return s;
+}
+
+}  // namespace
+
+Signals ElectrodeWeights::apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms,
+                                const Eigen::Ref<const Field>& vm_frames) const {
+  CARDIOTWIN_CHECK(vm_frames.cols() == weights.cols(), InvalidInput, "Vm frames do not match the ECG weights",
+                   weights.cols() << " columns (one per heart node)", vm_frames.cols() << " columns",
+                   Where({}, "vm_frames"));
+  CARDIOTWIN_CHECK(vm_frames.rows() == time_ms.size(), InvalidInput, "mismatched time axis",
+                   time_ms.size() << " frames (one per time)", vm_frames.rows() << " frames", Where({}, "vm_frames"));
+  // The frames are read in place: all of them per node block.
+  return apply_blocks(*this, time_ms, time_ms.size(),
+                      [&](Eigen::Index lo, Eigen::Index, Eigen::Index f0, Eigen::Index, double*, Eigen::Index& stride) {
+                        stride = vm_frames.outerStride();
+                        return vm_frames.data() + f0 * stride + lo;
+                      });
+}
+
+Signals ElectrodeWeights::apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms, const ep::EikonalModel& model) const {
+  CARDIOTWIN_CHECK(model.num_nodes() == weights.cols(), InvalidInput, "model does not match the ECG weights",
+                   weights.cols() << " nodes", model.num_nodes() << " nodes", Where({}, "model"));
+  for (Eigen::Index k = 0; k < time_ms.size(); ++k)
+    CARDIOTWIN_CHECK(std::isfinite(time_ms[k]), InvalidInput, "bad time", "finite times in ms", time_ms[k],
+                     Where({}, "time_ms", k));
+  // Vm is computed per node block and chunk of frames, used while in cache, and dropped.
+  constexpr Eigen::Index kFrames = 64;
+  return apply_blocks(*this, time_ms, kFrames,
+                      [&](Eigen::Index lo, Eigen::Index m, Eigen::Index f0, Eigen::Index nf, double* scratch,
+                          Eigen::Index& stride) {
+                        stride = kNodeBlock;
+                        model.vm_block(time_ms.data() + f0, nf, lo, m, scratch, stride);
+                        return static_cast<const double*>(scratch);
+                      });
 }
 
 // ---- options ------------------------------------------------------------------------------------

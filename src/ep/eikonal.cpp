@@ -968,6 +968,21 @@ void EikonalModel::vm_at(double t_ms, Eigen::VectorXd& out) const {
   for (std::int64_t i = 0; i < n; ++i) out[i] = s.vm_node(i, t_ms);
 }
 
+void EikonalModel::vm_block(const double* times_ms, Eigen::Index num_times, std::int64_t first, std::int64_t count,
+                            double* out, Eigen::Index stride) const {
+  const Impl& s = *impl_;
+  CARDIOTWIN_CHECK(first >= 0 && count >= 0 && first + count <= s.act.size(), InvalidInput, "bad node range",
+                   "nodes within [0, " << s.act.size() << ")", "[" << first << ", " << first + count << ")",
+                   Where({}, "vm_block"));
+  for (Eigen::Index k = 0; k < num_times; ++k) {
+    double* o = out + k * stride;
+    const double t = times_ms[k];
+    for (std::int64_t i = 0; i < count; ++i) o[i] = s.vm_node(first + i, t);
+  }
+}
+
+std::int64_t EikonalModel::num_nodes() const { return impl_->act.size(); }
+
 const Eigen::VectorXd& EikonalModel::vm() const {
   const Impl& s = *impl_;
   if (!(s.vm_cache_t == s.t) || s.vm_cache.size() != s.act.size()) {

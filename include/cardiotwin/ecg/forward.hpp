@@ -31,6 +31,10 @@
 #include "cardiotwin/core/signals.hpp"
 #include "cardiotwin/ecg/electrodes.hpp"
 
+namespace cardiotwin::ep {
+class EikonalModel;
+}
+
 namespace cardiotwin::ecg {
 
 /// A linear map from Vm at the heart's nodes (mV) to potentials at electrodes (mV).
@@ -48,6 +52,11 @@ struct ElectrodeWeights {
   /// Reads `vm_frames` in place (a C-ordered float64 numpy array is not copied); threaded over
   /// node blocks, memory-bound.
   Signals apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms, const Eigen::Ref<const Field>& vm_frames) const;
+  /// Potentials at `time_ms` of an Eikonal or reaction-Eikonal model, fused: Vm is computed per
+  /// node block and chunk of frames and used while in cache, so no `#frames by #nodes` array is
+  /// formed (same values as `apply(time_ms, frames)` with the frames from `model.vm_at`, up to
+  /// rounding). Throws `InvalidInput` when the model's node count differs or a time is not finite.
+  Signals apply(const Eigen::Ref<const Eigen::VectorXd>& time_ms, const ep::EikonalModel& model) const;
 };
 
 /// Options of the pseudo-ECG.

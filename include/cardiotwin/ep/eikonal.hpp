@@ -211,6 +211,12 @@ class EikonalModel : public EPSolver {
     vm_at(t_ms, v);
     return v;
   }
+  /// Vm of nodes [first, first + count) at `num_times` times: out[k * stride + i] is node
+  /// first + i at times_ms[k]. Not threaded (for callers that split the nodes between threads,
+  /// like the fused ECG in `ecg::ElectrodeWeights::apply`).
+  void vm_block(const double* times_ms, Eigen::Index num_times, std::int64_t first, std::int64_t count, double* out,
+                Eigen::Index stride) const;
+  std::int64_t num_nodes() const;
 
   const EikonalModelOptions& options() const;
   const EikonalSolution& solution() const;

@@ -1,11 +1,13 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "cardiotwin/core/error.hpp"
 #include "cardiotwin/ecg/electrodes.hpp"
 #include "cardiotwin/ecg/forward.hpp"
 #include "cardiotwin/ecg/leads.hpp"
+#include "cardiotwin/ep/eikonal.hpp"
 #include "cardiotwin/io/vtk.hpp"
 #include "cardiotwin/mesh/procedural.hpp"
 #include "../test_util.hpp"
@@ -253,4 +255,37 @@ TEST_CASE("batched apply equals one dot product per frame and electrode", "[ecg]
   CHECK((v.values - Field(wide.leftCols(2500)) * w.weights.transpose()).cwiseAbs().maxCoeff() < 1e-9);
   CHECK_THROWS_WITH(w.apply(t.head(6), frames), Catch::Contains("mismatched time axis"));
   CHECK_THROWS_WITH(w.apply(t, wide), Catch::Contains("do not match the ECG weights"));
+}
+
+TEST_CASE("fused apply of a reaction-Eikonal model equals apply of its Vm frames", "[ecg][forward][eikonal]") {
+  // 2 x 1 x 1 mm box at 0.1 mm: 2541 nodes (three node blocks, one partial); 150 frames (three
+  // chunks of the fused path, one partial); 21 rows (two electrode groups).
+  const TetMesh box = mesh::box_mesh(Eigen::Vector3d(2, 1, 1), 0.1);
+  const ep::EikonalModel model(
+      box, ep::EikonalModelOptions::from_json(
+               {{"roots", {{{"point", {0.0, 0.0, 0.0}}}}}, {"velocity", {{"fibre", 0.05}, {"sheet", 0.05}}},
+                {"template", {{"apd_ms", 60.0}}}},
+               true));
+  ElectrodeWeights w;
+  w.weights = Field::Random(21, box.num_points());
+  for (int e = 0; e < 21; ++e) w.names.push_back("e" + std::to_string(e));
+  const Eigen::VectorXd t = Eigen::VectorXd::LinSpaced(150, -5.0, 144.0);
+  Field frames(t.size(), box.num_points());
+  for (Eigen::Index k = 0; k < t.size(); ++k) frames.row(k) = model.vm_at(t[k]).transpose();
+  // The frames change over time (the wave crosses the box), so the comparison is not trivial.
+  REQUIRE((frames.row(0) - frames.row(30)).cwiseAbs().maxCoeff() > 50);
+  const Signals ref = w.apply(t, frames);
+  const Signals fused = w.apply(t, model);
+  REQUIRE(fused.values.rows() == 150);
+  REQUIRE(fused.names == ref.names);
+  CHECK((fused.values - ref.values).cwiseAbs().maxCoeff() < 1e-9 * ref.values.cwiseAbs().maxCoeff());
+  CHECK(fused.time_ms == t);
+
+  ElectrodeWeights small;
+  small.weights = Field::Random(2, 10);
+  small.names = {"a", "b"};
+  CHECK_THROWS_WITH(small.apply(t, model), Catch::Contains("model does not match the ECG weights"));
+  Eigen::VectorXd bad = t;
+  bad[3] = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(w.apply(bad, model), Catch::Contains("bad time"));
 }

@@ -112,6 +112,27 @@ def test_pseudo_ecg_and_twelve_leads():
         ecg.pseudo_ecg_weights(heart, electrodes, sigma_bth=0.2)
 
 
+def test_apply_to_a_reaction_eikonal_model_is_fused_and_equal():
+    from cardiotwin import ep
+
+    heart = tapered_heart(5.0)
+    z = np.asarray(heart.points)[:, 2]
+    model = ep.EikonalModel(heart, {"model": "reaction-eikonal", "velocity": {"fibre": 0.5, "sheet": 0.5},
+                                    "roots": [{"nodes": np.flatnonzero(z == z.min()).tolist()}]})
+    frame = ecg.body_frame(heart, long_axis=[0, 0, -1], rv_direction=[1, 0, 0])
+    leads = ecg.twelve_lead_weights(ecg.pseudo_ecg_weights(heart, ecg.standard_electrodes(frame)))
+    t = np.arange(0.0, 400.0, 1.0)
+    from_frames = leads.apply(t, np.asarray(model.vm_series(t)))
+    fused = leads.apply(t, model)
+    assert fused.names == from_frames.names
+    scale = np.abs(from_frames.values).max()
+    assert scale > 0
+    np.testing.assert_allclose(fused.values, from_frames.values, atol=1e-12 * scale)
+    with pytest.raises(cardiotwin.InvalidInput, match="model does not match"):
+        ecg.twelve_lead_weights(ecg.pseudo_ecg_weights(tapered_heart(10.0), ecg.standard_electrodes(frame))).apply(
+            t, model)
+
+
 def test_electrodes_export_and_frames(tmp_path):
     heart = tapered_heart(5.0)
     frame = ecg.body_frame(heart)
