@@ -195,9 +195,11 @@ CsrMatrix assemble_mass(const TetMesh& mesh, const TetGeometry& geo, const CsrMa
 }
 
 namespace {
+// b = f - C v when `cv` is given (C's values with a zero diagonal, in A's pattern), formed in the
+// first pass over A; otherwise b = f.
 template <class Value>
-int pcg(const CsrMatrix& A, const Value* val, const double* b, double* x, double rel_tol, int max_iter,
-        CgWorkspace& ws) {
+int pcg(const CsrMatrix& A, const Value* val, const double* f, const float* cv, const double* v, double* x,
+        double rel_tol, int max_iter, CgWorkspace& ws) {
   const std::int32_t n = A.n;
   if (ws.inv_diag.size() != n) {
     ws.inv_diag = A.diagonal().cwiseInverse();
@@ -237,12 +239,24 @@ int pcg(const CsrMatrix& A, const Value* val, const double* b, double* x, double
     double* my = &part[static_cast<std::size_t>(6 * t)];
     double sb = 0, srz = 0, srr = 0;
     for (std::int32_t i = lo; i < hi; ++i) {
-      double s = 0;
-      for (std::int32_t k = row[i]; k < row[i + 1]; ++k) s += static_cast<double>(val[k]) * x[col[k]];
-      r[i] = b[i] - s;
+      double s = 0, bi = f[i];
+      if (cv) {
+        // sum_k c_ik (v_k - v_i) = (C v)_i for zero row sums, and exactly 0 for a uniform v
+        // whatever the rounding of the float values.
+        const double vi = v[i];
+        double sc = 0;
+        for (std::int32_t k = row[i]; k < row[i + 1]; ++k) {
+          s += static_cast<double>(val[k]) * x[col[k]];
+          sc += static_cast<double>(cv[k]) * (v[col[k]] - vi);
+        }
+        bi -= sc;
+      } else {
+        for (std::int32_t k = row[i]; k < row[i + 1]; ++k) s += static_cast<double>(val[k]) * x[col[k]];
+      }
+      r[i] = bi - s;
       z[i] = dinv[i] * r[i];
       p[i] = z[i];
-      sb += b[i] * b[i];
+      sb += bi * bi;
       srz += r[i] * z[i];
       srr += r[i] * r[i];
     }
@@ -316,9 +330,32 @@ int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double re
                        CgWorkspace& ws) {
   if (ws.single_precision_matrix) {
     if (ws.val32.size() != A.val.size()) ws.val32.assign(A.val.begin(), A.val.end());
-    return pcg(A, ws.val32.data(), b, x, rel_tol, max_iter, ws);
+    return pcg(A, ws.val32.data(), b, nullptr, nullptr, x, rel_tol, max_iter, ws);
   }
-  return pcg(A, A.val.data(), b, x, rel_tol, max_iter, ws);
+  return pcg(A, A.val.data(), b, nullptr, nullptr, x, rel_tol, max_iter, ws);
+}
+
+int conjugate_gradient(const CsrMatrix& A, const float* c_offdiag, const double* v, const double* f, double* x,
+                       double rel_tol, int max_iter, CgWorkspace& ws) {
+  if (ws.single_precision_matrix) {
+    if (ws.val32.size() != A.val.size()) ws.val32.assign(A.val.begin(), A.val.end());
+    return pcg(A, ws.val32.data(), f, c_offdiag, v, x, rel_tol, max_iter, ws);
+  }
+  return pcg(A, A.val.data(), f, c_offdiag, v, x, rel_tol, max_iter, ws);
+}
+
+std::vector<float> zero_row_sum_offdiagonal(const CsrMatrix& C, double rel_tol) {
+  std::vector<float> out(C.val.size());
+  for (std::int32_t i = 0; i < C.n; ++i) {
+    double sum = 0, scale = 0;
+    for (std::int32_t k = C.row[i]; k < C.row[i + 1]; ++k) {
+      sum += C.val[k];
+      scale = std::max(scale, std::abs(C.val[k]));
+      out[k] = C.col[k] == i ? 0.0f : static_cast<float>(C.val[k]);
+    }
+    if (std::abs(sum) > rel_tol * scale) return {};
+  }
+  return out;
 }
 
 }  // namespace cardiotwin::ep

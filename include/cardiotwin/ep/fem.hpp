@@ -87,6 +87,15 @@ struct CgWorkspace {
 };
 int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double rel_tol, int max_iter,
                        CgWorkspace& ws);
+/// The same for b = f - C v, with C in A's sparsity pattern and with zero row sums (a stiffness
+/// matrix): C v is formed inside the first pass over A (one fewer pass over a matrix per solve) as
+/// sum_k c_ik (v_k - v_i), so a uniform v gives exactly 0 whatever the rounding of C's values.
+/// `c_offdiag`: C's values as float with the diagonal set to 0 (`zero_row_sum_offdiagonal`).
+int conjugate_gradient(const CsrMatrix& A, const float* c_offdiag, const double* v, const double* f, double* x,
+                       double rel_tol, int max_iter, CgWorkspace& ws);
+/// C's values as float with a zero diagonal, for the call above; empty when some row of C does not
+/// sum to zero within `rel_tol` times its largest entry.
+std::vector<float> zero_row_sum_offdiagonal(const CsrMatrix& C, double rel_tol = 1e-10);
 
 /// Number of threads cardiotwin's parallel loops use (OpenMP); `set_num_threads(0)` restores the
 /// default (all cores).
