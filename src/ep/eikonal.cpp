@@ -3,6 +3,9 @@
 #include "cardiotwin/ep/eikonal.hpp"
 
 #include <omp.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include <Eigen/Geometry>
 
@@ -10,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 
@@ -137,10 +141,29 @@ inline double solve_in_tet(const TetRecord& t, int sx, const AtomicTime* T, doub
   return best_edge;
 }
 
+// An uninitialised array of trivially constructible T on transparent huge pages where Linux
+// offers them (madvise mode): the solver reads its tets, adjacency and times at random, and with
+// 4 kB pages nearly every such read of a large mesh also missed the TLB.
+struct FreeDeleter {
+  void operator()(void* p) const noexcept { std::free(p); }
+};
+template <class T>
+std::unique_ptr<T[], FreeDeleter> huge_array(std::size_t count) {
+  constexpr std::size_t kHuge = std::size_t(2) << 20;
+  const std::size_t bytes = std::max<std::size_t>(1, count * sizeof(T));
+  const bool big = bytes >= kHuge;
+  void* p = big ? std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge) : std::malloc(bytes);
+  if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (big) madvise(p, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+#endif
+  return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
+}
+
 // Node -> incident tets (CSR).
 struct Adjacency {
   std::vector<std::int64_t> offset;
-  std::vector<std::int32_t> tets;
+  std::unique_ptr<std::int32_t[], FreeDeleter> tets;
 };
 Adjacency node_tets(const TetMesh& mesh) {
   const std::int64_t n = mesh.num_points(), m = mesh.num_tets();
@@ -149,7 +172,7 @@ Adjacency node_tets(const TetMesh& mesh) {
   const Index* t = mesh.tets.data();
   for (std::int64_t k = 0; k < 4 * m; ++k) ++a.offset[static_cast<std::size_t>(t[k]) + 1];
   for (std::int64_t i = 0; i < n; ++i) a.offset[i + 1] += a.offset[i];
-  a.tets.resize(static_cast<std::size_t>(4 * m));
+  a.tets = huge_array<std::int32_t>(static_cast<std::size_t>(4 * m));
   std::vector<std::int64_t> pos(a.offset.begin(), a.offset.end() - 1);
   for (std::int64_t e = 0; e < m; ++e)
     for (int q = 0; q < 4; ++q) a.tets[static_cast<std::size_t>(pos[t[4 * e + q]]++)] = static_cast<std::int32_t>(e);
@@ -430,7 +453,7 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
                    "per-tet sheet or normal directions when sheet and normal velocities differ", "none",
                    Where("mesh", "sheet"));
 
-  std::unique_ptr<TetRecord[]> tets(new TetRecord[static_cast<std::size_t>(m)]);  // filled in parallel
+  const auto tets = huge_array<TetRecord>(static_cast<std::size_t>(m));  // filled in parallel
   std::int64_t bad_fibre = -1, bad_node = -1;
 #pragma omp parallel for schedule(static) reduction(max : bad_fibre, bad_node)
   for (std::int64_t e = 0; e < m; ++e) {
@@ -483,8 +506,8 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
   // after it in the same sweep, so corrections travel many nodes per sweep (on an anisotropic LV
   // with rotating fibres this needs about half the local solves of Jacobi updates). With one
   // thread the result is deterministic; with more it may differ by up to about tolerance_ms.
-  std::unique_ptr<AtomicTime[]> T(new AtomicTime[static_cast<std::size_t>(n)]);
-  for (std::int64_t i = 0; i < n; ++i) T[i].store(kInf, std::memory_order_relaxed);
+  const auto T = huge_array<AtomicTime>(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) new (&T[i]) AtomicTime(kInf);
   std::vector<std::uint8_t> in_list(static_cast<std::size_t>(n), 0);
   std::vector<std::int32_t> list;
   for (std::size_t k = 0; k < sol.root_nodes.size(); ++k) {
