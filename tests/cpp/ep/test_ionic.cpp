@@ -147,6 +147,35 @@ TEST_CASE("TP06 results do not depend on how cells are split into ranges", "[ep]
   }
 }
 
+TEST_CASE("TP06 with uniform conductances (scalar path) equals the per-cell path", "[ep][ionic][tp06]") {
+  // Model a: every cell epi with default conductances (the scalar path). Model b: the same plus one
+  // extra cell with another g_Kr, so the per-cell arrays are read. The shared cells must agree
+  // bit for bit.
+  const int n = 9;
+  auto a = make_ionic_model("tp06");
+  auto b = make_ionic_model("tp06");
+  a->init(n, std::vector<std::uint8_t>(n, 0));
+  b->init(n + 1, std::vector<std::uint8_t>(n + 1, 0));
+  std::vector<double> scale(n + 1, 1.0);
+  scale[n] = 1.5;
+  b->set_parameter("g_Kr_scale", scale);
+  std::vector<double> vm(n + 1), ia(n), ib(n + 1);
+  for (int i = 0; i <= n; ++i) vm[i] = -86 + 12.0 * i;
+  for (int k = 0; k < 200; ++k) {
+    a->step(0.02, vm.data(), ia.data(), 0, n);
+    b->step(0.02, vm.data(), ib.data(), 0, n + 1);
+  }
+  for (int s = 0; s < 18; ++s)
+    for (int i = 0; i < n; ++i) CHECK(a->state(s)[i] == b->state(s)[i]);
+  for (int i = 0; i < n; ++i) CHECK(ia[i] == ib[i]);
+  // The odd cell did see its own g_Kr.
+  auto c = make_ionic_model("tp06");
+  c->init(n + 1, std::vector<std::uint8_t>(n + 1, 0));
+  std::vector<double> ic(n + 1);
+  for (int k = 0; k < 200; ++k) c->step(0.02, vm.data(), ic.data(), 0, n + 1);
+  CHECK(ic[n] != ib[n]);
+}
+
 TEST_CASE("TP06 steps disjoint ranges from several threads", "[ep][ionic][tp06]") {
   const int n = 1003;
   std::vector<std::uint8_t> types(n);
