@@ -629,6 +629,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-lopo", action="store_true")
     ap.add_argument("--skip-final", action="store_true")
+    ap.add_argument("--folds", nargs="+", default=None, metavar="PATIENT",
+                    help="run only the LOPO folds leaving out these patients (default: all three)")
     ap.add_argument("--lopo-json", type=Path, default=None,
                     help="where to write the LOPO results (default: <out>/lopo.json)")
     ap.add_argument("--export-folds", type=Path, default=None,
@@ -697,6 +699,8 @@ def main(argv=None) -> int:
         lopo = {"iterations": args.lopo_iters, "protocol": "leave-one-patient-out, contoured slices only; Dice and volume on the "
                 "left-out patient (ED: blood pool + myocardium, ES: blood pool)", "folds": {}}
         for i, held in enumerate(PATIENTS):
+            if args.folds is not None and held not in args.folds:
+                continue
             tr = [c for p in PATIENTS if p != held for c in cases[p]]
             t0 = time.time()
             model = train(tr, args, args.seed + 1 + i, args.lopo_iters, log_prefix=f"[fold {held}] ",
