@@ -618,8 +618,8 @@ def main(argv=None) -> int:
     here = Path(__file__).resolve().parent.parent
     ap.add_argument("--data", type=Path, default=here.parent / "shared/data/mri/sunnybrook")
     ap.add_argument("--out", type=Path, default=here / "python/cardiotwin/models/sunnybrook_lv")
-    ap.add_argument("--iters", type=int, default=400)
-    ap.add_argument("--lopo-iters", type=int, default=400, help="iterations of each LOPO fold")
+    ap.add_argument("--iters", type=int, default=1200)
+    ap.add_argument("--lopo-iters", type=int, default=1200, help="iterations of each LOPO fold")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--patch", type=int, default=96)
     ap.add_argument("--spacing", type=float, default=1.5, help="model in-plane spacing (mm)")
