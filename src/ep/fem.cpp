@@ -328,11 +328,7 @@ int pcg(const CsrMatrix& A, const Value* val, const double* f, const float* cv, 
 
 int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double rel_tol, int max_iter,
                        CgWorkspace& ws) {
-  if (ws.single_precision_matrix) {
-    if (ws.val32.size() != A.val.size()) ws.val32.assign(A.val.begin(), A.val.end());
-    return pcg(A, ws.val32.data(), b, nullptr, nullptr, x, rel_tol, max_iter, ws);
-  }
-  return pcg(A, A.val.data(), b, nullptr, nullptr, x, rel_tol, max_iter, ws);
+  return conjugate_gradient(A, nullptr, nullptr, b, x, rel_tol, max_iter, ws);
 }
 
 int conjugate_gradient(const CsrMatrix& A, const float* c_offdiag, const double* v, const double* f, double* x,

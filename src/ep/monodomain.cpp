@@ -93,14 +93,12 @@ struct Monodomain::Impl {
       rhs = -rhs;
     }
     // Stimulus sources; with the fused solve `rhs` holds only these (zero elsewhere).
-    std::vector<std::int64_t> touched;
     for (std::size_t k = 0; k < opt.stimuli.size(); ++k)
       if (opt.stimuli[k].active(t0)) {
         const double a = opt.dt_ms * stim_dvdt[k];
         const auto& w = stim_weight[k];
         const auto& nodes = stim_nodes[k];
         for (std::size_t q = 0; q < nodes.size(); ++q) rhs[nodes[q]] += a * w[q];
-        if (fused) touched.insert(touched.end(), nodes.begin(), nodes.end());
       }
     if (ldlt) {
       delta = ldlt->solve(rhs);
@@ -115,15 +113,14 @@ struct Monodomain::Impl {
         dp[i] = d[i];
         d[i] = g;
       }
-      if (fused) {
-        // -C V* is added to the stimulus sources in CG's first pass over A: one matrix pass fewer.
-        timings.cg_iterations += conjugate_gradient(A, c_offdiag.data(), vm.data(), rhs.data(), delta.data(),
-                                                    opt.cg_tolerance, opt.cg_max_iterations, cg);
-        for (const auto i : touched) rhs[i] = 0;
-      } else {
-        timings.cg_iterations +=
-            conjugate_gradient(A, rhs.data(), delta.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
-      }
+      // Fused: -C V* is added to the stimulus sources in CG's first pass over A (one matrix pass
+      // fewer); then `rhs` is cleared back to zero where the stimuli wrote.
+      timings.cg_iterations += conjugate_gradient(A, fused ? c_offdiag.data() : nullptr, vm.data(), rhs.data(),
+                                                  delta.data(), opt.cg_tolerance, opt.cg_max_iterations, cg);
+      if (fused)
+        for (std::size_t k = 0; k < opt.stimuli.size(); ++k)
+          if (opt.stimuli[k].active(t0))
+            for (const auto i : stim_nodes[k]) rhs[i] = 0;
     }
     vm += delta;
   }

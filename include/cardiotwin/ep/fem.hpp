@@ -90,7 +90,8 @@ int conjugate_gradient(const CsrMatrix& A, const double* b, double* x, double re
 /// The same for b = f - C v, with C in A's sparsity pattern and with zero row sums (a stiffness
 /// matrix): C v is formed inside the first pass over A (one fewer pass over a matrix per solve) as
 /// sum_k c_ik (v_k - v_i), so a uniform v gives exactly 0 whatever the rounding of C's values.
-/// `c_offdiag`: C's values as float with the diagonal set to 0 (`zero_row_sum_offdiagonal`).
+/// `c_offdiag`: C's values as float with the diagonal set to 0 (`zero_row_sum_offdiagonal`);
+/// null means b = f.
 int conjugate_gradient(const CsrMatrix& A, const float* c_offdiag, const double* v, const double* f, double* x,
                        double rel_tol, int max_iter, CgWorkspace& ws);
 /// C's values as float with a zero diagonal, for the call above; empty when some row of C does not
