@@ -180,7 +180,7 @@ void MonodomainOptions::validate() const {
   CARDIOTWIN_CHECK(snapshot_every_ms == 0 || !output_dir.empty(), InvalidInput, "snapshots need a folder",
                    "output_dir set when snapshot_every_ms > 0", "no output_dir", Where({}, "monodomain.output_dir"));
   check_choice(mass, {"consistent", "lumped"}, "monodomain.mass");
-  check_choice(splitting, {"godunov", "strang"}, "monodomain.splitting");
+  check_choice(splitting, {"godunov", "strang", "none"}, "monodomain.splitting");
   check_choice(linear_solver, {"cg", "cholesky"}, "monodomain.linear_solver");
   const auto& info = ionic_model_info(ionic_model);  // throws listing the models
   if (cell_type_field.empty()) check_choice(cell_type, info.cell_types, "monodomain.cell_type");

@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     ap.add_argument("--t-end", type=float, default=None, help="end time in ms (default 100, 150 at dx 0.5)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--lumped", action="store_true", help="lumped mass matrix")
-    ap.add_argument("--splitting", default="godunov", choices=["godunov", "strang"])
+    ap.add_argument("--splitting", default="godunov", choices=["godunov", "strang", "none"])
     ap.add_argument("--theta", type=float, default=0.5, help="0.5 Crank-Nicolson, 1 backward Euler")
     a = ap.parse_args(argv)
     t_end = a.t_end if a.t_end is not None else (150.0 if a.dx >= 0.5 or a.lumped else 100.0)

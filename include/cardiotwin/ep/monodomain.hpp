@@ -56,7 +56,10 @@ struct MonodomainOptions {
   Conductivity conductivity;                 ///< default conductivity (S/m)
   std::map<int, Conductivity> region_conductivity;  ///< per region tag overrides
   std::string mass = "consistent";           ///< "consistent" or "lumped"
-  std::string splitting = "godunov";         ///< "godunov" or "strang"
+  /// "godunov" (reaction, then diffusion), "strang" (half reaction, diffusion, half reaction) or
+  /// "none" (not split: the ionic current of t_n is an explicit source of the theta scheme, weighted
+  /// by the mass matrix; with theta = 1 this is the same scheme as "godunov").
+  std::string splitting = "godunov";
   double theta = 0.5;                        ///< 0.5 Crank-Nicolson, 1 backward Euler
   double cg_tolerance = 1e-4;                ///< residual of the diffusion solve relative to its right-hand side (the change of Vm)
   int cg_max_iterations = 500;
