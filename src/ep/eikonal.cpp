@@ -160,7 +160,9 @@ std::unique_ptr<T[], FreeDeleter> huge_array(std::size_t count) {
   return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
 }
 
-// Node -> incident tets (CSR).
+// Node -> incident tets (CSR), tets in ascending order per node. Each thread owns a contiguous
+// range of nodes and scans every tet for the entries in its range: no atomics, and the result
+// does not depend on the thread count.
 struct Adjacency {
   std::vector<std::int64_t> offset;
   std::unique_ptr<std::int32_t[], FreeDeleter> tets;
@@ -168,14 +170,35 @@ struct Adjacency {
 Adjacency node_tets(const TetMesh& mesh) {
   const std::int64_t n = mesh.num_points(), m = mesh.num_tets();
   Adjacency a;
-  a.offset.assign(static_cast<std::size_t>(n + 1), 0);
-  const Index* t = mesh.tets.data();
-  for (std::int64_t k = 0; k < 4 * m; ++k) ++a.offset[static_cast<std::size_t>(t[k]) + 1];
-  for (std::int64_t i = 0; i < n; ++i) a.offset[i + 1] += a.offset[i];
+  a.offset.resize(static_cast<std::size_t>(n + 1));
   a.tets = huge_array<std::int32_t>(static_cast<std::size_t>(4 * m));
-  std::vector<std::int64_t> pos(a.offset.begin(), a.offset.end() - 1);
-  for (std::int64_t e = 0; e < m; ++e)
-    for (int q = 0; q < 4; ++q) a.tets[static_cast<std::size_t>(pos[t[4 * e + q]]++)] = static_cast<std::int32_t>(e);
+  const Index* t = mesh.tets.data();
+  std::int64_t* off = a.offset.data();
+  std::int32_t* out = a.tets.get();
+#pragma omp parallel
+  {
+    const std::int64_t nt = omp_get_num_threads(), me = omp_get_thread_num();
+    const Index lo = static_cast<Index>(n * me / nt), hi = static_cast<Index>(n * (me + 1) / nt);
+    const auto mine = [&](Index v) { return static_cast<std::uint32_t>(v - lo) < static_cast<std::uint32_t>(hi - lo); };
+    std::fill(off + lo + 1, off + hi + 1, std::int64_t(0));
+    for (std::int64_t k = 0; k < 4 * m; ++k)
+      if (mine(t[k])) ++off[t[k] + 1];
+#pragma omp barrier
+#pragma omp single
+    {
+      off[0] = 0;
+      for (std::int64_t i = 0; i < n; ++i) off[i + 1] += off[i];
+    }
+    // `off[v]` is the next free slot of v while scattering, so it ends at the start of v + 1;
+    // then each range shifts back by one (its first start is the end of the range before).
+    for (std::int64_t k = 0; k < 4 * m; ++k)
+      if (mine(t[k])) out[off[t[k]]++] = static_cast<std::int32_t>(k / 4);
+#pragma omp barrier
+    const std::int64_t first = lo > 0 ? off[lo - 1] : 0;
+#pragma omp barrier
+    for (Index v = hi - 1; v > lo; --v) off[v] = off[v - 1];
+    if (hi > lo) off[lo] = first;
+  }
   return a;
 }
 
