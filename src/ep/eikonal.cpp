@@ -531,13 +531,15 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
   // thread the result is deterministic; with more it may differ by up to about tolerance_ms.
   const auto T = huge_array<AtomicTime>(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) new (&T[i]) AtomicTime(kInf);
-  std::vector<std::uint8_t> in_list(static_cast<std::size_t>(n), 0);
+  // Per node: out of the active list, in it, or in it since the last sweep queued it.
+  constexpr std::uint8_t kOut = 0, kInList = 1, kFresh = 2;
+  std::vector<std::uint8_t> in_list(static_cast<std::size_t>(n), kOut);
   std::vector<std::int32_t> list;
   for (std::size_t k = 0; k < sol.root_nodes.size(); ++k) {
     const auto i = sol.root_nodes[k];
     T[i].store(std::min(load(T.get(), static_cast<std::int32_t>(i)), sol.root_times_ms[k]), std::memory_order_relaxed);
     if (!in_list[static_cast<std::size_t>(i)]) {
-      in_list[static_cast<std::size_t>(i)] = 1;
+      in_list[static_cast<std::size_t>(i)] = kInList;
       list.push_back(static_cast<std::int32_t>(i));
     }
   }
@@ -566,9 +568,16 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
       const std::int32_t x = list[static_cast<std::size_t>(k)];
       const double old = load(Td, x);
       double best = old;
+      // A node queued by the last sweep's offers is up to date with every tet whose other
+      // vertices are all out of the list: each of them offered its final time to it. So only
+      // tets touching the list can lower it (kFresh: queued, not yet updated).
+      const bool fresh = in_list[static_cast<std::size_t>(x)] == kFresh;
       for (std::int64_t q = adj.offset[x]; q < adj.offset[x + 1]; ++q) {
         const TetRecord& t = tets[static_cast<std::size_t>(adj.tets[static_cast<std::size_t>(q)])];
         const int sx = t.v[0] == x ? 0 : t.v[1] == x ? 1 : t.v[2] == x ? 2 : 3;
+        if (fresh && !in_list[static_cast<std::size_t>(t.v[sx ^ 1])] && !in_list[static_cast<std::size_t>(t.v[sx ^ 2])] &&
+            !in_list[static_cast<std::size_t>(t.v[sx ^ 3])])
+          continue;
         best = std::min(best, solve_in_tet(t, sx, Td, best));
         ++solves;
       }
@@ -602,15 +611,19 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
     std::size_t keep = 0;
     for (std::int64_t k = 0; k < L; ++k) {
       const std::int32_t x = list[static_cast<std::size_t>(k)];
-      if (converged[static_cast<std::size_t>(k)]) in_list[static_cast<std::size_t>(x)] = 0;
-      else list[keep++] = x;
+      if (converged[static_cast<std::size_t>(k)]) {
+        in_list[static_cast<std::size_t>(x)] = kOut;
+      } else {
+        in_list[static_cast<std::size_t>(x)] = kInList;
+        list[keep++] = x;
+      }
     }
     list.resize(keep);
     for (auto& mine : proposals)
       for (const auto& [y, cand] : mine) {
         if (cand < load(Td, y)) Td[y].store(cand, std::memory_order_relaxed);
         if (!in_list[static_cast<std::size_t>(y)]) {
-          in_list[static_cast<std::size_t>(y)] = 1;
+          in_list[static_cast<std::size_t>(y)] = kFresh;
           list.push_back(y);
         }
       }
