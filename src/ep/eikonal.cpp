@@ -65,12 +65,31 @@ int parse_tag(const std::string& key, const std::string& where) {
 // (p_a - p_b) with M = D^{-1} the tet's metric. The six values determine M on the tet (a symmetric
 // 3x3 matrix has six entries), and every quantity of the local solve is one of them or follows by
 // polarisation: (p_a - p_c)^T M (p_b - p_c) = (E_ac + E_bc - E_ab) / 2. So a local solve reads
-// 40 bytes of its tet and the three other vertex times, and no coordinates.
+// 44 bytes of its tet (with the pruning bound h) and the three other vertex times, and no coordinates.
 struct TetRecord {
   std::int32_t v[4];
   float e[6];  // E_01, E_02, E_03, E_12, E_13, E_23 (ms^2)
+  float h;     // a lower bound of the travel time from any vertex to its opposite face (ms)
 };
 constexpr int kEdge[4][4] = {{-1, 0, 1, 2}, {0, -1, 3, 4}, {1, 3, -1, 5}, {2, 4, 5, -1}};
+
+// The smallest metric distance from a vertex to the plane of its opposite face, from the squared
+// edge lengths alone: h_a^2 = det(G) / (4 A_a^2) with G the Gram matrix of the edges at vertex 0
+// (det G = (6 V)^2) and 16 A^2 = 4 E_ab E_ac - (E_ab + E_ac - E_bc)^2 for a face abc (Heron).
+// Every local solve of the tet is at least the smallest other vertex time plus this; rounded
+// down by 1e-3 so that float rounding never prunes a solve that could win.
+inline float min_height(const float* e) {
+  const double e01 = e[0], e02 = e[1], e03 = e[2], e12 = e[3], e13 = e[4], e23 = e[5];
+  const double g12 = 0.5 * (e01 + e02 - e12), g13 = 0.5 * (e01 + e03 - e13), g23 = 0.5 * (e02 + e03 - e23);
+  const double det = e01 * (e02 * e03 - g23 * g23) - g12 * (g12 * e03 - g23 * g13) + g13 * (g12 * g23 - e02 * g13);
+  auto area16 = [](double ab, double ac, double bc) {
+    const double u = ab + ac - bc;
+    return 4 * ab * ac - u * u;
+  };
+  const double a = std::max({area16(e12, e13, e23), area16(e02, e03, e23), area16(e01, e03, e13), area16(e01, e02, e12)});
+  if (!(det > 0) || !(a > 0)) return 0.0f;
+  return static_cast<float>(0.999 * std::sqrt(4 * det / a));
+}
 
 // min over lambda in [0, 1] of ta + lambda delta + sqrt(c - 2 b lambda + a lambda^2), the segment
 // from vertex a (lambda 0) to vertex b (lambda 1), with a = d^T M d, b = d^T M e0, c = e0^T M e0.
@@ -102,7 +121,7 @@ inline double solve_in_tet(const TetRecord& t, int sx, const AtomicTime* T, doub
   if (to[1] < to[0]) std::swap(to[0], to[1]), std::swap(o[0], o[1]);
   if (to[2] < to[1]) std::swap(to[1], to[2]), std::swap(o[1], o[2]);
   if (to[1] < to[0]) std::swap(to[0], to[1]), std::swap(o[0], o[1]);
-  if (!(to[0] < best)) return kInf;
+  if (!(to[0] + t.h < best)) return kInf;  // every candidate is >= to[0] + h
   auto E = [&](int a, int b) { return static_cast<double>(t.e[kEdge[a][b]]); };
   const double c = E(sx, o[0]);  // (x - p0)^T M (x - p0)
   if (!std::isfinite(to[1])) return to[0] + std::sqrt(c);
@@ -518,6 +537,7 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
         t.e[kEdge[a][b]] = static_cast<float>(c[0] * (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) + c[1] * df * df +
                                               c[2] * dn * dn);
       }
+    t.h = min_height(t.e);
   }
   CARDIOTWIN_CHECK(bad_node < 0, InvalidInput, "tet node index out of range", "indices in [0, " << n << ")",
                    "tet " << bad_node, Where("mesh", "tets", bad_node));
