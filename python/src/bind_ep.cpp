@@ -107,7 +107,7 @@ void bind_eikonal(py::module_& m) {
       "Anisotropic Eikonal activation times. `options`: {'velocity': {'fibre', 'sheet', 'normal'} (mm/ms), "
       "'region_velocity': {tag: {...}}, 'roots': [{'node' | 'nodes' | 'point' | 'shape': ..., 'time_ms'}], "
       "'threads', 'tolerance_ms', 'root_snap_tolerance_mm'}. Returns a dict with 'activation_ms' (inf where "
-      "unreached), 'unreached', 'root_nodes', 'iterations', 'local_solves', 'seconds', 'threads'.");
+      "unreached), 'unreached', 'root_nodes', 'iterations', 'local_solves', 'seconds', 'setup_seconds', 'threads'.");
   m.def(
       "ap_template",
       [](const py::object& options, double activation_mv, double repolarisation_mv) {

@@ -396,7 +396,7 @@ void EikonalOptions::validate() const {
 nlohmann::json EikonalSolution::to_json() const {
   return {{"root_nodes", root_nodes},   {"root_times_ms", root_times_ms}, {"unreached", unreached},
           {"iterations", iterations},   {"local_solves", local_solves},   {"seconds", seconds},
-          {"threads", threads}};
+          {"setup_seconds", setup_seconds}, {"threads", threads}};
 }
 
 // ---- roots -----------------------------------------------------------------------------------
@@ -544,6 +544,7 @@ EikonalSolution solve_eikonal(const TetMesh& mesh, const EikonalOptions& options
   CARDIOTWIN_CHECK(bad_fibre < 0, InvalidInput, "bad fibre direction", "a non-zero finite direction per tet",
                    "zero or NaN", Where("mesh", "fibre", bad_fibre));
   const Adjacency adj = node_tets(mesh);
+  sol.setup_seconds = seconds_since(clock0);
 
   // Fast iterative method with Gauss-Seidel updates: a new time is visible to the nodes updated
   // after it in the same sweep, so corrections travel many nodes per sweep (on an anisotropic LV

@@ -98,6 +98,7 @@ struct EikonalSolution {
   std::int64_t iterations = 0;           ///< sweeps of the active list
   std::int64_t local_solves = 0;         ///< tetrahedral local solves
   double seconds = 0;                    ///< wall time of the solve (setup included)
+  double setup_seconds = 0;              ///< of which setup: roots, tet records, adjacency
   int threads = 1;
   nlohmann::json to_json() const;        ///< everything but the activation times
 };

@@ -27,6 +27,7 @@ def test_solve_eikonal_point_source_matches_the_ellipsoid():
     # A point source: errors of O(h log 1/h) spread from the singularity (C++ tests measure rates).
     assert np.abs(err).mean() < 0.6 and np.abs(err).max() < 1.2
     assert sol["local_solves"] > box.num_tets
+    assert 0 < sol["setup_seconds"] <= sol["seconds"]
 
 
 def test_simulate_reaction_eikonal_gives_an_epresult(tmp_path):
