@@ -215,9 +215,10 @@ Adjacency node_tets(const TetMesh& mesh) {
   return a;
 }
 
-double longest_edge(const TetMesh& mesh) {
+// The longest edge of the first `max_tets` tets (all by default).
+double longest_edge(const TetMesh& mesh, std::int64_t max_tets = -1) {
   double best = 0;
-  const std::int64_t m = mesh.num_tets();
+  const std::int64_t m = max_tets < 0 ? mesh.num_tets() : std::min(max_tets, mesh.num_tets());
 #pragma omp parallel for reduction(max : best) schedule(static)
   for (std::int64_t e = 0; e < m; ++e)
     for (int a = 0; a < 4; ++a)
@@ -400,7 +401,9 @@ void resolve_roots(const TetMesh& mesh, const EikonalOptions& options, std::vect
   nodes.clear();
   times.clear();
   const std::int64_t n = mesh.num_points();
-  double snap = options.root_snap_tolerance_mm;
+  // Default snap tolerance: the longest edge. A few tets' longest edge already admits most
+  // points, so every tet is scanned only for a point farther from its nearest node than that.
+  double sample_edge = -1, all_edge = -1;
   for (std::size_t k = 0; k < options.roots.size(); ++k) {
     const EikonalRoot& r = options.roots[k];
     const std::string where = "eikonal.roots[" + std::to_string(k) + "]";
@@ -416,7 +419,15 @@ void resolve_roots(const TetMesh& mesh, const EikonalOptions& options, std::vect
     } else if (r.shape == "point") {
       Eigen::Index best = 0;
       const double d2 = (mesh.points.rowwise() - r.point.transpose()).rowwise().squaredNorm().minCoeff(&best);
-      if (snap <= 0) snap = longest_edge(mesh);
+      double snap = options.root_snap_tolerance_mm;
+      if (snap <= 0) {
+        if (sample_edge < 0) sample_edge = longest_edge(mesh, 4096);
+        snap = sample_edge;
+        if (std::sqrt(d2) > snap) {
+          if (all_edge < 0) all_edge = longest_edge(mesh);
+          snap = all_edge;
+        }
+      }
       CARDIOTWIN_CHECK(std::sqrt(d2) <= snap, InvalidInput, "root point outside the mesh",
                        "a point within " << snap << " mm of a node (root_snap_tolerance_mm)",
                        "(" << r.point[0] << ", " << r.point[1] << ", " << r.point[2] << ") mm, " << std::sqrt(d2)

@@ -359,6 +359,23 @@ TEST_CASE("Eikonal bad input is refused clearly and unreached nodes are reported
     CHECK_THROWS_WITH(solve_eikonal(m, o), Catch::Contains("outside the mesh"));
     o.roots = {EikonalRoot::at_node(m.num_points())};
     CHECK_THROWS_WITH(solve_eikonal(m, o), Catch::Contains("root node out of range"));
+    {
+      // The default tolerance is the longest edge of the whole mesh, even when the first tets
+      // (which are checked first) are all small: a fine box, then a coarse one beside it.
+      const TetMesh fine = mesh::box_mesh({4, 4, 2}, 0.25), coarse = mesh::box_mesh({8, 8, 8}, 2.0);
+      REQUIRE(fine.num_tets() > 4096);
+      TetMesh two;
+      two.points.resize(fine.num_points() + coarse.num_points(), 3);
+      two.points << fine.points, coarse.points.rowwise() + Eigen::RowVector3d(10, 0, 0);
+      two.tets.resize(fine.num_tets() + coarse.num_tets(), 4);
+      two.tets << fine.tets, coarse.tets.array() + static_cast<Index>(fine.num_points());
+      EikonalOptions o2;
+      o2.velocity = {0.5, 0.5, 0.5};
+      o2.roots = {EikonalRoot::at_point({11.3, 0.3, 0.3})};  // 0.82 mm from (12, 0, 0); fine edges <= 0.44 mm
+      const EikonalSolution s2 = solve_eikonal(two, o2);
+      CHECK(s2.root_nodes[0] == nearest(two, {12, 0, 0}));
+      CHECK(s2.unreached == fine.num_points());
+    }
     o.roots.clear();
     CHECK_THROWS_WITH(solve_eikonal(m, o), Catch::Contains("no root nodes"));
     EikonalRoot box;
